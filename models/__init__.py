@@ -1,0 +1,1 @@
+"""SQLAlchemy tables (``models.tables``) and API schemas (``models.schemas``)."""

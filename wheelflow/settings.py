@@ -1,0 +1,108 @@
+"""The one settings object (environment prefix ``WHEELFLOW_``), read once and validated at start-up.
+
+Secrets (provider tokens, JWT secret, webhook secret) come from the environment only.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wheelflow.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Every field can be set as ``WHEELFLOW_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WHEELFLOW_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""
+    strategy_file: Path | None = None
+    provider: Literal["synthetic", "tradier", "alpaca", "cboe", "files"] = "synthetic"
+    synthetic_seed: int = 42
+    synthetic_universe_size: int = Field(default=30, ge=1, le=20000)
+    exercise_style: Literal["american", "european"] = "european"
+    risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
+    chain_batch_size: int = Field(default=200, ge=1, le=5000)
+    provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    provider_retries: int = Field(default=3, ge=0, le=20)
+    provider_retry_delay_seconds: float = Field(default=1.0, ge=0, le=300)
+    provider_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
+    live_trading: bool = False
+    account_cash: float = Field(default=100_000.0, ge=0)
+    seed_demo_positions: bool = True
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    jwt_secret: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
+    # Provider credentials (never logged)
+    tradier_token: SecretStr = SecretStr("")
+    tradier_sandbox: bool = True
+    alpaca_key_id: SecretStr = SecretStr("")
+    alpaca_secret_key: SecretStr = SecretStr("")
+    alpaca_paper: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must be a sqlite:/// or postgresql+psycopg:// SQLAlchemy URL, got "
+                f"{value.split('://')[0]!r}"
+            )
+        if value.startswith(("postgresql://", "postgres://")):
+            # One driver for sync and async: psycopg 3.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'wheelflow.sqlite').as_posix()}"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "?"
+            problems.append(f"WHEELFLOW_{key.upper()}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def configure_prefect_home(settings: Settings) -> None:
+    """Point Prefect's local ephemeral mode at the project's data dir, unless already configured."""
+    if "PREFECT_HOME" not in os.environ and "PREFECT_API_URL" not in os.environ:
+        settings.prefect_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(settings.prefect_home)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
