@@ -10,7 +10,7 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -44,7 +44,7 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Watchlist(Base):
@@ -234,7 +234,9 @@ class QualityResult(Base):
     evaluated_rows: Mapped[int] = mapped_column(Integer)
     failed_rows: Mapped[int] = mapped_column(Integer)
     bad_fraction: Mapped[float] = mapped_column(Float)
-    expectations: Mapped[list[Any]] = mapped_column(JSON)  # per expectation: type, column, success, n
+    expectations: Mapped[list[Any]] = mapped_column(
+        JSON
+    )  # per expectation: type, column, success, n
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -279,7 +281,10 @@ class Position(Base):
 
 
 class Order(Base):
-    """Orders sent to a broker. ``client_order_id`` is derived from the decision: never sent twice."""
+    """Orders sent to a broker.
+
+    ``client_order_id`` is derived from the decision, so an order is never sent twice.
+    """
 
     __tablename__ = "orders"
 
@@ -310,8 +315,8 @@ class Order(Base):
 __all__ = [
     "Alert",
     "Base",
-    "Order",
     "OptionSnapshot",
+    "Order",
     "PipelineRun",
     "Position",
     "PriceBar",

@@ -1,0 +1,159 @@
+"""The provider interface and the frames every provider returns.
+
+Frames (all timestamps naive UTC ``datetime64[ns]``; dates as normalized ``datetime64[ns]``):
+
+QUOTE_COLUMNS  symbol, bid, ask, last, prev_close, volume, quote_time
+BAR_COLUMNS    symbol, bar_date, open, high, low, close, volume
+CHAIN_COLUMNS  occ_symbol, underlying, expiration, strike, right ('C'|'P'), bid, ask, last,
+               volume, open_interest, underlying_price, quote_time, parse_error
+
+``parse_error`` is None for a clean row; a provider that meets a malformed field keeps the row
+and names the raw field there (e.g. ``"bid: 'abc' is not a number"``) so the chain gate
+quarantines it with that reason instead of the run crashing or the row vanishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from wheelflow.errors import ProviderError
+
+QUOTE_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "bid",
+    "ask",
+    "last",
+    "prev_close",
+    "volume",
+    "quote_time",
+)
+BAR_COLUMNS: tuple[str, ...] = ("symbol", "bar_date", "open", "high", "low", "close", "volume")
+CHAIN_COLUMNS: tuple[str, ...] = (
+    "occ_symbol",
+    "underlying",
+    "expiration",
+    "strike",
+    "right",
+    "bid",
+    "ask",
+    "last",
+    "volume",
+    "open_interest",
+    "underlying_price",
+    "quote_time",
+    "parse_error",
+)
+
+_FLOAT = (
+    "bid",
+    "ask",
+    "last",
+    "prev_close",
+    "strike",
+    "underlying_price",
+    "open",
+    "high",
+    "low",
+    "close",
+)
+_INT = ("volume", "open_interest")
+_TIME = ("quote_time", "expiration", "bar_date")
+
+
+def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Return ``frame`` with exactly ``columns`` in order and the canonical dtypes.
+
+    Missing columns are added as nulls; unparseable numbers become NaN (the gates catch them).
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        s = frame[col] if col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+        if col in _FLOAT:
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif col in _INT:
+            s = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif col in _TIME:
+            s = pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
+            if col in ("expiration", "bar_date"):
+                s = s.dt.normalize()
+        elif col == "parse_error":
+            s = s.astype(object).where(s.notna(), None)
+        else:
+            s = s.astype(object).where(s.notna(), None)
+        out[col] = s
+    return out.reset_index(drop=True)
+
+
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    return conform(pd.DataFrame(), columns)
+
+
+@dataclass
+class ChainFetch:
+    """Option chains of a batch of underlyings and the symbols that failed, with why."""
+
+    chains: pd.DataFrame
+    failures: dict[str, str] = field(default_factory=dict)
+    retries: int = 0  # HTTP-level retries the provider made while fetching
+
+
+@runtime_checkable
+class MarketDataProvider(Protocol):
+    """What every market-data source implements (synthetic, Tradier, Alpaca, CBOE, files)."""
+
+    name: str
+    exercise_style: str  # "american" for US equity options; "european" for index options
+
+    def snapshot_time(self) -> dt.datetime:
+        """The naive-UTC time of the market snapshot this provider serves now."""
+        ...
+
+    def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Latest quotes (QUOTE_COLUMNS); unknown symbols are simply absent."""
+        ...
+
+    def price_history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily bars (BAR_COLUMNS) between start and end inclusive."""
+        ...
+
+    def expirations(self, symbol: str) -> list[dt.date]:
+        """Listed expirations of an underlying, ascending."""
+        ...
+
+    def option_chain(
+        self, symbol: str, expirations: Sequence[dt.date] | None = None
+    ) -> pd.DataFrame:
+        """The chain of one underlying (CHAIN_COLUMNS), all or selected expirations."""
+        ...
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        """Chains of many underlyings; per-symbol failures are reported, not raised."""
+        ...
+
+
+def fetch_chains_per_symbol(provider: MarketDataProvider, symbols: Sequence[str]) -> ChainFetch:
+    """Default ``option_chains``: one ``option_chain`` call per symbol, failures collected.
+
+    A ProviderError for one symbol is recorded in ``failures``; a non-retryable one (e.g.
+    authentication) is re-raised because every other symbol would fail the same way.
+    """
+    frames: list[pd.DataFrame] = []
+    failures: dict[str, str] = {}
+    for symbol in symbols:
+        try:
+            frames.append(provider.option_chain(symbol))
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            failures[symbol] = str(exc)
+    chains = (
+        conform(pd.concat(frames, ignore_index=True), CHAIN_COLUMNS)
+        if frames
+        else empty_frame(CHAIN_COLUMNS)
+    )
+    return ChainFetch(chains=chains, failures=failures)

@@ -1,0 +1,1 @@
+"""Screening and ranking rules, the wheel state machine, position sizing."""

@@ -1,0 +1,110 @@
+"""The strategy file: a validated TOML document with defaults for every knob.
+
+Load with ``load_strategy_config(path)``; any bad value raises ConfigError naming the key
+(``screening.max_underlying_price: Input should be greater than 0``). Unknown keys are errors
+too, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from wheelflow.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScreeningConfig(_Section):
+    """Which contracts are eligible and how candidates are ranked."""
+
+    max_underlying_price: float = Field(50.0, gt=0)
+    min_underlying_price: float = Field(2.0, ge=0)
+    min_days_to_expiry: int = Field(7, ge=0, le=3650)
+    max_days_to_expiry: int = Field(60, ge=1, le=3650)
+    csp_delta_min: float = Field(0.10, ge=0, le=1, description="absolute put delta, lower bound")
+    csp_delta_max: float = Field(0.35, ge=0, le=1)
+    cc_delta_min: float = Field(0.10, ge=0, le=1)
+    cc_delta_max: float = Field(0.35, ge=0, le=1)
+    min_open_interest: int = Field(100, ge=0)
+    min_volume: int = Field(0, ge=0)
+    max_spread_pct: float = Field(0.25, gt=0, description="(ask - bid) / mid")
+    min_premium: float = Field(0.05, ge=0, description="per share")
+    min_annualized_return: float = Field(0.05, ge=0)
+    premium_basis: Literal["mid", "bid"] = "mid"
+    cc_min_strike_vs_cost_basis: bool = True
+    top_n_per_underlying: int = Field(3, ge=1, le=100)
+    max_rankings: int = Field(500, ge=1, le=100000)
+    # score = annualized_return * probability_otm ** pop_weight / (1 + spread_pct) ** spread_weight
+    pop_weight: float = Field(1.0, ge=0, le=10)
+    spread_weight: float = Field(1.0, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _windows(self) -> Self:
+        if self.min_days_to_expiry > self.max_days_to_expiry:
+            raise ValueError("min_days_to_expiry must not exceed max_days_to_expiry")
+        if self.csp_delta_min > self.csp_delta_max:
+            raise ValueError("csp_delta_min must not exceed csp_delta_max")
+        if self.cc_delta_min > self.cc_delta_max:
+            raise ValueError("cc_delta_min must not exceed cc_delta_max")
+        if self.min_underlying_price >= self.max_underlying_price:
+            raise ValueError("min_underlying_price must be below max_underlying_price")
+        return self
+
+
+class RiskConfig(_Section):
+    """Portfolio limits checked before candidates reach traders and before any order."""
+
+    max_symbol_concentration: float = Field(
+        0.20, gt=0, le=1, description="max share of account equity committed to one underlying"
+    )
+    min_cash_reserve: float = Field(0.10, ge=0, lt=1, description="share of equity kept as cash")
+    max_total_collateral: float = Field(0.90, gt=0, le=1)
+    max_contracts_per_symbol: int = Field(10, ge=1)
+
+
+class AlertsConfig(_Section):
+    top_opportunities: int = Field(3, ge=0, le=50, description="alert on new top-N candidates")
+    min_score_for_alert: float = Field(0.0, ge=0)
+
+
+class StrategyConfig(_Section):
+    screening: ScreeningConfig = ScreeningConfig()  # type: ignore[call-arg]
+    risk: RiskConfig = RiskConfig()  # type: ignore[call-arg]
+    alerts: AlertsConfig = AlertsConfig()  # type: ignore[call-arg]
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{key}: {err['msg']}")
+    return f"invalid strategy file {source}: " + "; ".join(lines)
+
+
+def parse_strategy_config(data: dict[str, object], source: str = "<dict>") -> StrategyConfig:
+    try:
+        return StrategyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def load_strategy_config(path: Path | str | None = None) -> StrategyConfig:
+    """Read and validate a strategy TOML file; ``None`` gives the defaults."""
+    if path is None:
+        return StrategyConfig()
+    p = Path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read strategy file {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"strategy file {p} is not valid TOML: {exc}") from None
+    return parse_strategy_config(data, str(p))
