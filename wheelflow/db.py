@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import models.registry  # noqa: F401  (every table on Base.metadata)
 from models.tables import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

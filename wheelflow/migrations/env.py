@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-import models.tables  # noqa: F401  (registers every table on Base.metadata)
+import models.registry  # noqa: F401  (registers every table on Base.metadata)
 from models.tables import Base
 
 config = context.config
