@@ -143,6 +143,8 @@ class PipelineRun(Base):
     n_contracts: Mapped[int | None] = mapped_column(Integer)
     n_rankings: Mapped[int | None] = mapped_column(Integer)
     stage_seconds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # provider retries, per-symbol fetch failures, gate outcomes: what an operator asks first
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
 
 
