@@ -1,0 +1,1 @@
+"""Order execution: the broker interface, the paper broker, and the Position Service."""
