@@ -73,10 +73,70 @@ class AlertsConfig(_Section):
     min_score_for_alert: float = Field(0.0, ge=0)
 
 
+class WheelConfig(_Section):
+    """What the wheel opens, how big, and how the paper broker fills it (prices per share, USD)."""
+
+    account: str = Field("paper", min_length=1, max_length=32)
+    starting_cash: float = Field(100_000.0, gt=0, description="paper account cash, USD")
+    put_target_delta: float = Field(0.25, gt=0, lt=1, description="absolute delta")
+    call_target_delta: float = Field(0.25, gt=0, lt=1)
+    delta_tolerance: float = Field(0.15, gt=0, le=1, description="allowed |delta - target|")
+    min_days_to_expiry: int = Field(7, ge=0, le=3650)
+    max_days_to_expiry: int = Field(45, ge=1, le=3650)
+    min_open_interest: int = Field(10, ge=0)
+    max_spread_pct: float = Field(0.30, gt=0, description="(ask - bid) / mid")
+    min_credit: float = Field(0.10, ge=0, description="minimum premium per share")
+    symbol_weights: dict[str, float] = Field(
+        default_factory=dict, description="per-symbol weight; unlisted symbols weigh default"
+    )
+    default_weight: float = Field(1.0, ge=0)
+    max_allocation: float = Field(
+        0.10, gt=0, le=1, description="max share of equity committed to one underlying"
+    )
+    max_new_buying_power_share: float = Field(
+        0.5, gt=0, le=1, description="share of buying power new puts may use in one run"
+    )
+    puts_only_on_red_days: bool = False
+    calls_only_on_green_days: bool = False
+    calls_at_or_above_cost_basis: bool = True
+    limit_price: Literal["mid", "bid_ask"] = "mid"
+    slippage: float = Field(
+        0.25, ge=0, le=1, description="paper fills this share of the half-spread worse than mid"
+    )
+    fee_per_contract: float = Field(0.65, ge=0, description="USD per option contract")
+    fee_per_order: float = Field(0.0, ge=0, description="USD per order")
+
+    @model_validator(mode="after")
+    def _windows(self) -> Self:
+        if self.min_days_to_expiry > self.max_days_to_expiry:
+            raise ValueError("min_days_to_expiry must not exceed max_days_to_expiry")
+        if any(w < 0 for w in self.symbol_weights.values()):
+            raise ValueError("symbol_weights must be non-negative")
+        return self
+
+
+class ManagementConfig(_Section):
+    """How open short options are managed before expiry."""
+
+    profit_target: float | None = Field(
+        0.5, gt=0, le=1, description="close when this share of the premium is captured"
+    )
+    roll_when_dte_at_most: int | None = Field(3, ge=0, description="roll window, days")
+    roll_min_pnl: float = Field(
+        0.0, ge=-10, le=1, description="roll only when P&L / premium is at least this"
+    )
+    roll_itm_calls: bool = False  # False: let ITM calls be called away
+    roll_itm_puts: bool = False  # False: take assignment
+    roll_for_credit_only: bool = True
+    never_roll_call_below_cost_basis: bool = True
+
+
 class StrategyConfig(_Section):
     screening: ScreeningConfig = ScreeningConfig()  # type: ignore[call-arg]
     risk: RiskConfig = RiskConfig()  # type: ignore[call-arg]
     alerts: AlertsConfig = AlertsConfig()  # type: ignore[call-arg]
+    wheel: WheelConfig = WheelConfig()  # type: ignore[call-arg]
+    management: ManagementConfig = ManagementConfig()  # type: ignore[call-arg]
 
 
 def _format_errors(exc: ValidationError, source: str) -> str:
