@@ -1,0 +1,248 @@
+"""TimescaleDB DDL and its plain-PostgreSQL / SQLite fallbacks (wheelflow.timescale).
+
+The TimescaleDB tests run against a real server when ``WHEELFLOW_TEST_TIMESCALE_URL`` is set
+(``deployments/timescale/start-timescale.sh`` starts one on 127.0.0.1:5433 and prints the URL);
+each test gets a fresh schema there, with ``public`` (where the extension lives) after it on the
+search path. The fallback tests use the ``engine`` fixture (SQLite and plain PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+
+from wheelflow import timescale
+from wheelflow.db import ensure_schema, make_engine, read_frame, transaction, upsert_frame
+
+TIMESCALE_URL = os.environ.get("WHEELFLOW_TEST_TIMESCALE_URL", "")
+NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+requires_timescale = pytest.mark.skipif(
+    not TIMESCALE_URL,
+    reason="WHEELFLOW_TEST_TIMESCALE_URL is not set "
+    "(run deployments/timescale/start-timescale.sh and export the URL it prints)",
+)
+
+
+@pytest.fixture
+def ts_engine() -> Iterator[Engine]:
+    """A migrated engine on a fresh schema of the TimescaleDB server."""
+    schema = f"wf_ts_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(TIMESCALE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(f"{TIMESCALE_URL}?options=-csearch_path%3D{schema},public")
+    try:
+        ensure_schema(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+plain_postgres = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+def snapshots(days_ago: list[float], iv: list[float], underlying: str = "AAPL") -> pd.DataFrame:
+    """Option snapshot rows, one contract per row, taken ``days_ago`` days before now."""
+    n = len(days_ago)
+    return pd.DataFrame(
+        {
+            "snapshot_at": [NOW - dt.timedelta(days=d) for d in days_ago],
+            "occ_symbol": [f"{underlying:<6}270115P{100_000 + i:08d}" for i in range(n)],
+            "underlying": underlying,
+            "expiration": dt.date(2027, 1, 15),
+            "strike": 100.0,
+            "right": "P",
+            "bid": 1.0,
+            "ask": 1.1,
+            "underlying_price": 101.0,
+            "iv": iv,
+            "iv_status": "ok",
+            "provider": "test",
+        }
+    )
+
+
+def quotes(days_ago: list[float], symbol: str = "AAPL") -> pd.DataFrame:
+    """Underlying quote rows taken ``days_ago`` days before now."""
+    times = [NOW - dt.timedelta(days=d) for d in days_ago]
+    return pd.DataFrame(
+        {
+            "snapshot_at": times,
+            "symbol": symbol,
+            "last": 101.0,
+            "quote_time": times,
+            "provider": "test",
+        }
+    )
+
+
+def hypertable_names(conn: Connection) -> set[str]:
+    rows = conn.execute(
+        text(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables "
+            "WHERE hypertable_schema = current_schema()"
+        )
+    )
+    return {r[0] for r in rows}
+
+
+def chunk_count(conn: Connection, table_name: str) -> int:
+    return int(conn.execute(text(f"SELECT count(*) FROM show_chunks('{table_name}')")).scalar_one())
+
+
+# --------------------------------------------------------------------------- TimescaleDB
+
+
+@requires_timescale
+def test_detect_finds_the_extension_and_its_license(ts_engine: Engine) -> None:
+    with ts_engine.connect() as conn:
+        support = timescale.detect(conn)
+    assert support.installed
+    assert support.license in {"apache", "timescale"}
+
+
+@requires_timescale
+def test_apply_makes_hypertables_of_option_snapshots_and_underlying_quotes(
+    ts_engine: Engine,
+) -> None:
+    with ts_engine.connect() as conn:
+        assert hypertable_names(conn) == {"option_snapshots", "underlying_quotes"}
+
+
+@requires_timescale
+def test_apply_twice_changes_nothing(ts_engine: Engine) -> None:
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 2], [0.2, 0.3]))
+    timescale.apply(ts_engine)
+    with ts_engine.connect() as conn:
+        assert hypertable_names(conn) == {"option_snapshots", "underlying_quotes"}
+        assert conn.execute(text("SELECT count(*) FROM option_snapshots")).scalar_one() == 2
+
+
+@requires_timescale
+def test_upsert_into_a_hypertable_updates_rows_with_the_same_key(ts_engine: Engine) -> None:
+    rows = snapshots([1, 9, 20], [0.2, 0.3, 0.4])
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", rows)
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", rows.assign(iv=rows["iv"] + 0.1))
+    with ts_engine.connect() as conn:
+        stored = read_frame(conn, "SELECT iv FROM option_snapshots ORDER BY snapshot_at DESC")
+        assert stored["iv"].round(6).tolist() == [0.3, 0.4, 0.5]
+        assert chunk_count(conn, "option_snapshots") >= 2
+
+
+@requires_timescale
+def test_upsert_into_the_underlying_quotes_hypertable_is_idempotent(ts_engine: Engine) -> None:
+    for _ in range(2):
+        with transaction(ts_engine) as conn:
+            upsert_frame(conn, "underlying_quotes", quotes([0.5, 1.5, 15]))
+    with ts_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM underlying_quotes")).scalar_one() == 3
+
+
+@requires_timescale
+def test_daily_iv_view_refreshes_to_the_mean_iv_per_day_and_underlying(
+    ts_engine: Engine,
+) -> None:
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([3, 3, 10], [0.2, 0.4, 0.5]))
+    timescale.refresh_daily_iv(ts_engine)
+    timescale.refresh_daily_iv(ts_engine)  # the second refresh runs CONCURRENTLY
+    with ts_engine.connect() as conn:
+        daily = timescale.read_daily_iv(conn, "AAPL")
+    assert daily["mean_iv"].round(6).tolist() == [0.5, 0.3]
+    assert daily["contracts"].tolist() == [1, 2]
+
+
+@requires_timescale
+def test_retention_drops_old_chunks_and_the_old_rows_of_the_boundary_chunk(
+    ts_engine: Engine,
+) -> None:
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 2, 29, 31, 60, 90], [0.2] * 6))
+        chunks_before = chunk_count(conn, "option_snapshots")
+    results = timescale.apply_retention(ts_engine, 30, tables=("option_snapshots",))
+    assert results[0].rows_deleted == 3
+    assert results[0].chunks_dropped >= 2
+    with ts_engine.connect() as conn:
+        assert chunk_count(conn, "option_snapshots") == chunks_before - results[0].chunks_dropped
+        oldest = conn.execute(text("SELECT min(snapshot_at) FROM option_snapshots")).scalar_one()
+    assert oldest >= NOW - dt.timedelta(days=30)
+
+
+@requires_timescale
+def test_apache_build_gets_a_plain_materialized_view_for_daily_iv(ts_engine: Engine) -> None:
+    with ts_engine.connect() as conn:
+        if timescale.detect(conn).continuous_aggregates:
+            pytest.skip("TSL build: the daily IV view is a continuous aggregate there")
+        definition = conn.execute(
+            text("SELECT definition FROM pg_matviews WHERE matviewname = :v"),
+            {"v": timescale.DAILY_IV_VIEW},
+        ).scalar_one()
+    assert "date_bin" in definition
+
+
+# --------------------------------------------------------------------------- fallbacks
+
+
+@plain_postgres
+def test_plain_postgresql_is_detected_as_without_timescaledb(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert timescale.detect(conn) == timescale.TimescaleSupport(False, None)
+
+
+@plain_postgres
+def test_plain_postgresql_daily_iv_is_a_materialized_view_with_date_bin(engine: Engine) -> None:
+    with engine.connect() as conn:
+        definition = conn.execute(
+            text(
+                "SELECT definition FROM pg_matviews "
+                "WHERE matviewname = :v AND schemaname = current_schema()"
+            ),
+            {"v": timescale.DAILY_IV_VIEW},
+        ).scalar_one()
+    assert "date_bin" in definition
+
+
+def test_daily_iv_reads_the_mean_iv_per_day_and_underlying(engine: Engine) -> None:
+    with transaction(engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([3, 3, 10], [0.2, 0.4, 0.5]))
+        upsert_frame(conn, "option_snapshots", snapshots([3], [0.9], underlying="MSFT"))
+    timescale.refresh_daily_iv(engine)
+    with engine.connect() as conn:
+        daily = timescale.read_daily_iv(conn, "AAPL")
+    assert daily["day"].tolist() == [
+        pd.Timestamp((NOW - dt.timedelta(days=d)).date()) for d in (10, 3)
+    ]
+    assert daily["mean_iv"].round(6).tolist() == [0.5, 0.3]
+
+
+def test_retention_deletes_rows_older_than_the_horizon(engine: Engine) -> None:
+    with transaction(engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 29, 31, 90], [0.2] * 4))
+        upsert_frame(conn, "underlying_quotes", quotes([1, 45]))
+    results = timescale.apply_retention(engine, 30)
+    assert [(r.table, r.rows_deleted, r.chunks_dropped) for r in results] == [
+        ("option_snapshots", 2, 0),
+        ("underlying_quotes", 1, 0),
+    ]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM option_snapshots")).scalar_one() == 2
+
+
+def test_retention_refuses_a_negative_horizon(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="older_than_days"):
+        timescale.apply_retention(engine, -1)
