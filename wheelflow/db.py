@@ -114,15 +114,15 @@ def _python_rows(
             arr = np.asarray(values, dtype=object)
             arr[s.isna().to_numpy()] = None
         elif pd.api.types.is_float_dtype(s):
-            arr = s.astype(object).to_numpy()
+            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
             arr[~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))] = None
         elif pd.api.types.is_bool_dtype(s):
-            arr = s.astype(object).to_numpy()
+            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
         elif pd.api.types.is_integer_dtype(s):
-            arr = s.astype(object).to_numpy()
+            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
             arr[s.isna().to_numpy()] = None
         else:
-            arr = s.astype(object).to_numpy()
+            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
             if sqlite:
                 arr = np.array([_sqlite_scalar(v) for v in arr], dtype=object)
             else:
