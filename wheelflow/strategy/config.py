@@ -87,9 +87,9 @@ class WheelConfig(_Section):
     max_spread_pct: float = Field(0.30, gt=0, description="(ask - bid) / mid")
     min_credit: float = Field(0.10, ge=0, description="minimum premium per share")
     symbol_weights: dict[str, float] = Field(
-        default_factory=dict, description="per-symbol weight; unlisted symbols weigh default"
+        default_factory=dict, description="share of equity targeted per symbol (thetagang style)"
     )
-    default_weight: float = Field(1.0, ge=0)
+    default_weight: float = Field(0.05, ge=0, le=1, description="weight of unlisted symbols")
     max_allocation: float = Field(
         0.10, gt=0, le=1, description="max share of equity committed to one underlying"
     )
@@ -99,9 +99,11 @@ class WheelConfig(_Section):
     puts_only_on_red_days: bool = False
     calls_only_on_green_days: bool = False
     calls_at_or_above_cost_basis: bool = True
-    limit_price: Literal["mid", "bid_ask"] = "mid"
+    limit_price: Literal["mid", "bid_ask"] = Field(
+        "mid", description="mid: limit at mid less `slippage` of the half-spread; bid_ask: touch"
+    )
     slippage: float = Field(
-        0.25, ge=0, le=1, description="paper fills this share of the half-spread worse than mid"
+        0.25, ge=0, le=1, description="share of the half-spread given up versus mid (and paper)"
     )
     fee_per_contract: float = Field(0.65, ge=0, description="USD per option contract")
     fee_per_order: float = Field(0.0, ge=0, description="USD per order")
