@@ -50,12 +50,31 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     jwt_secret: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
+    jwt_access_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    refresh_token_days: float = Field(default=14.0, gt=0, le=365)
+    login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
+    webhook_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
+    prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
     # Provider credentials (never logged)
     tradier_token: SecretStr = SecretStr("")
     tradier_sandbox: bool = True
     alpaca_key_id: SecretStr = SecretStr("")
     alpaca_secret_key: SecretStr = SecretStr("")
     alpaca_paper: bool = True
+    # Real providers (issue 6): endpoints, limits, replay files
+    tradier_base_url: str = ""  # empty: sandbox or production per WHEELFLOW_TRADIER_SANDBOX
+    tradier_account_id: str = ""
+    alpaca_data_url: str = "https://data.alpaca.markets"
+    alpaca_trading_url: str = ""  # empty: paper or live per WHEELFLOW_ALPACA_PAPER
+    alpaca_options_feed: Literal["indicative", "opra"] = "indicative"
+    cboe_base_url: str = "https://cdn.cboe.com/api/global/delayed_quotes"
+    files_path: Path | None = None  # a CSV/Parquet chain file, or a directory of them
+    files_snapshot: str = ""  # which recorded snapshot_at to replay; empty: the latest
+    provider_max_concurrency: int = Field(default=8, ge=1, le=256)
+    provider_retry_max_delay_seconds: float = Field(default=30.0, ge=0, le=600)
+    provider_max_days_to_expiry: int = Field(default=60, ge=0, le=1000)
 
     @field_validator("database_url")
     @classmethod

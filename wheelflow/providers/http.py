@@ -1,0 +1,496 @@
+"""HTTP plumbing shared by the real providers: retries, rate limits, concurrency, redaction.
+
+- Timeouts, connection errors, 5xx and 429 are retried with exponential backoff and jitter; a
+  ``Retry-After`` header (seconds or HTTP date) replaces the computed delay.
+- 401/403 fail fast with ``ProviderAuthError`` naming the setting that holds the credentials.
+- Other 4xx, and bodies that are not JSON, raise ``ProviderError`` at once (retrying cannot help).
+- One token bucket per provider name, shared by every client and thread of the process, caps
+  the request rate (``WHEELFLOW_PROVIDER_REQUESTS_PER_SECOND``).
+- Every message that leaves this module goes through ``redact`` so keys never reach logs,
+  exceptions or run records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pandas as pd
+
+from wheelflow.errors import ProviderAuthError, ProviderError
+from wheelflow.providers._payload import utc_now_minute, within_days
+from wheelflow.providers.base import (
+    BAR_COLUMNS,
+    CHAIN_COLUMNS,
+    ChainFetch,
+    conform,
+    empty_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+AUTH_STATUS = frozenset({401, 403})
+REDACTED = "***"
+
+
+class ProviderUnreachable(ProviderError):
+    """Timeouts or connection errors outlasted every retry (the request may have been received)."""
+
+
+class ProviderHTTPError(ProviderError):
+    """The provider answered with an error status (``status_code``) that was not retried away."""
+
+    def __init__(self, message: str, *, provider: str, status_code: int) -> None:
+        super().__init__(message, provider=provider, retryable=status_code in RETRYABLE_STATUS)
+        self.status_code = status_code
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret (4+ characters) replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+# --------------------------------------------------------------------------- rate limiting
+
+
+class TokenBucket:
+    """A thread-safe token bucket: ``rate`` requests per second, bursts up to ``capacity``.
+
+    ``reserve`` takes a token now and returns how long the caller must wait before using it, so
+    waiting happens outside the lock (with ``time.sleep`` or ``asyncio.sleep``) and callers are
+    served in arrival order.
+    """
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate}")
+        self.rate = float(rate)
+        self.capacity = float(capacity if capacity is not None else max(1.0, rate))
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take one token; return the seconds to wait before the request may go out."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def acquire(self) -> None:
+        wait = self.reserve()
+        if wait > 0:
+            time.sleep(wait)
+
+    async def acquire_async(self) -> None:
+        wait = self.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+_BUCKETS: dict[str, TokenBucket] = {}
+_BUCKETS_LOCK = threading.Lock()
+
+
+def rate_limiter(provider: str, requests_per_second: float) -> TokenBucket:
+    """The process-wide bucket of ``provider`` (replaced when the configured rate changes)."""
+    with _BUCKETS_LOCK:
+        bucket = _BUCKETS.get(provider)
+        if bucket is None or bucket.rate != requests_per_second:
+            bucket = TokenBucket(requests_per_second)
+            _BUCKETS[provider] = bucket
+        return bucket
+
+
+# --------------------------------------------------------------------------- retry policy
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt n waits ~``base_delay * 2**n`` seconds."""
+
+    retries: int = 3
+    base_delay: float = 1.0  # seconds
+    max_delay: float = 30.0  # seconds, also caps a server's Retry-After
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (0-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        ceiling = min(self.base_delay * (2**attempt), self.max_delay)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, even when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class ProviderClient:
+    """JSON over HTTP for one provider, sync and async, with the module's fault handling.
+
+    ``transport`` (an ``httpx.MockTransport`` in tests) serves both the sync and async clients.
+    ``retries`` counts the HTTP-level retries made so far (thread-safe), for run records.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        auth_settings: str | None = None,
+        timeout: float = 20.0,
+        policy: RetryPolicy | None = None,
+        requests_per_second: float = 5.0,
+        max_concurrency: int = 8,
+        transport: httpx.MockTransport | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.secrets = tuple(s for s in secrets if s)
+        self.auth_settings = auth_settings
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.limiter = rate_limiter(provider, requests_per_second)
+        self.max_concurrency = max_concurrency
+        self.transport = transport
+        self._retries = 0
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    # -- bookkeeping
+    @property
+    def retries(self) -> int:
+        return self._retries
+
+    def _count_retry(self) -> None:
+        with self._lock:
+            self._retries += 1
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _sync_client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self.base_url,
+                headers=self.headers,
+                timeout=self.timeout,
+                transport=self.transport,
+            )
+        return self._client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self.headers,
+            timeout=self.timeout,
+            transport=self.transport,
+            limits=httpx.Limits(max_connections=self.max_concurrency),
+        )
+
+    # -- the decision after each attempt
+    def _describe(self, method: str, path: str, params: Mapping[str, Any] | None) -> str:
+        query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+        return self.redact(f"{method} {path}" + (f"?{query}" if query else ""))
+
+    def _next_wait(
+        self,
+        what: str,
+        attempt: int,
+        response: httpx.Response | None,
+        error: httpx.TransportError | None,
+        idempotent: bool,
+    ) -> float | None:
+        """None if ``response`` is a success; else the wait before a retry. Raises when done."""
+        last = attempt >= self.policy.retries
+        if error is not None:
+            reason = f"{type(error).__name__}: {self.redact(str(error)) or 'no detail'}"
+            if last or not idempotent:
+                raise ProviderUnreachable(
+                    f"{self.provider}: {what} failed after {attempt + 1} attempt(s) ({reason})",
+                    provider=self.provider,
+                ) from None
+            wait = self.policy.delay(attempt)
+        else:
+            assert response is not None
+            status = response.status_code
+            if status < 400:
+                return None
+            if status in AUTH_STATUS and self.auth_settings:
+                raise ProviderAuthError(
+                    f"{self.provider} refused the credentials (HTTP {status}) on {what}: "
+                    f"check {self.auth_settings}",
+                    provider=self.provider,
+                )
+            body = self.redact(response.text[:200].replace("\n", " "))
+            retryable = status in RETRYABLE_STATUS and (idempotent or status == 429)
+            if not retryable or last:
+                tries = f" after {attempt + 1} attempts" if retryable else ""
+                raise ProviderHTTPError(
+                    f"{self.provider}: HTTP {status} on {what}{tries}: {body}",
+                    provider=self.provider,
+                    status_code=status,
+                )
+            reason = f"HTTP {status}"
+            wait = self.policy.delay(
+                attempt, parse_retry_after(response.headers.get("Retry-After"))
+            )
+        logger.warning(
+            "%s: %s on %s, retry %d/%d in %.2fs",
+            self.provider,
+            reason,
+            what,
+            attempt + 1,
+            self.policy.retries,
+            wait,
+        )
+        self._count_retry()
+        return wait
+
+    def _decode(self, response: httpx.Response, what: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            body = self.redact(response.text[:120].replace("\n", " "))
+            raise ProviderError(
+                f"{self.provider}: {what} returned a body that is not JSON: {body!r}",
+                provider=self.provider,
+                retryable=False,
+            ) from None
+
+    # -- sync
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """Send one request (with retries) and return the decoded JSON body (None if empty)."""
+        what = self._describe(method, path, params)
+        client = self._sync_client()
+        for attempt in range(self.policy.retries + 1):
+            self.limiter.acquire()
+            response, error = None, None
+            try:
+                response = client.request(method, path, params=params, data=data, json=json)
+            except httpx.TransportError as exc:
+                error = exc
+            wait = self._next_wait(what, attempt, response, error, idempotent)
+            if wait is None:
+                assert response is not None
+                return self._decode(response, what)
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request_json("GET", path, params=params)
+
+    # -- async
+    async def aget_json(
+        self, client: httpx.AsyncClient, path: str, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """``get_json`` on an async client from ``gather``."""
+        what = self._describe("GET", path, params)
+        for attempt in range(self.policy.retries + 1):
+            await self.limiter.acquire_async()
+            response, error = None, None
+            try:
+                response = await client.get(path, params=params)
+            except httpx.TransportError as exc:
+                error = exc
+            wait = self._next_wait(what, attempt, response, error, True)
+            if wait is None:
+                assert response is not None
+                return self._decode(response, what)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def gather(
+        self,
+        fetch: Callable[[httpx.AsyncClient, S], Awaitable[T]],
+        items: Sequence[S],
+    ) -> list[T | ProviderError]:
+        """``fetch`` every item concurrently (at most ``max_concurrency`` at once, rate-limited).
+
+        A ``ProviderError`` of one item, or a payload whose shape breaks ``fetch`` (KeyError,
+        TypeError, ...), is returned in that item's place instead of raised.
+        """
+
+        async def main() -> list[T | ProviderError]:
+            gate = asyncio.Semaphore(self.max_concurrency)
+            async with self._async_client() as client:
+
+                async def one(item: S) -> T | ProviderError:
+                    async with gate:
+                        try:
+                            return await fetch(client, item)
+                        except ProviderError as exc:
+                            return exc
+                        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                            return ProviderError(
+                                f"{self.provider}: unexpected payload shape for {item}: "
+                                f"{self.redact(repr(exc))}",
+                                provider=self.provider,
+                                retryable=False,
+                            )
+
+                return list(await asyncio.gather(*(one(item) for item in items)))
+
+        return run_coroutine(main())
+
+
+# --------------------------------------------------------------------------- provider skeleton
+
+
+class HttpMarketData:
+    """What the HTTP market-data adapters share: snapshot time, concurrent chains, history.
+
+    Subclasses set ``name`` and implement the async ``_chain`` (one underlying) and
+    ``_history`` (one underlying's daily bars) on top of ``self.client``.
+    """
+
+    name = "http"
+    exercise_style = "american"
+
+    def __init__(
+        self,
+        client: ProviderClient,
+        *,
+        max_days_to_expiry: int = 60,
+        clock: Callable[[], dt.datetime] = utc_now_minute,
+    ) -> None:
+        self.client = client
+        self.max_days_to_expiry = max_days_to_expiry
+        self.clock = clock  # naive UTC "now"; tests pin it
+
+    def snapshot_time(self) -> dt.datetime:
+        return self.clock()
+
+    async def _chain(
+        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+    ) -> pd.DataFrame:
+        raise NotImplementedError
+
+    async def _history(
+        self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def option_chain(
+        self, symbol: str, expirations: Sequence[dt.date] | None = None
+    ) -> pd.DataFrame:
+        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
+            return await self._chain(client, item, expirations)
+
+        result = self.client.gather(fetch, [symbol])[0]
+        if isinstance(result, ProviderError):
+            raise result
+        return conform(result, CHAIN_COLUMNS)
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        """Every symbol's chain, fetched concurrently; failures per symbol, auth errors raised."""
+        before = self.client.retries
+
+        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
+            return await self._chain(client, item, None)
+
+        results = self.client.gather(fetch, list(symbols))
+        frames: list[pd.DataFrame] = []
+        failures: dict[str, str] = {}
+        for symbol, result in zip(symbols, results, strict=True):
+            if isinstance(result, ProviderAuthError):
+                raise result
+            if isinstance(result, ProviderError):
+                failures[symbol] = str(result)
+            elif result.empty:
+                failures[symbol] = (
+                    f"{self.name}: no option chain within {self.max_days_to_expiry} days"
+                )
+            else:
+                frames.append(result)
+        chains = (
+            conform(pd.concat(frames, ignore_index=True), CHAIN_COLUMNS)
+            if frames
+            else empty_frame(CHAIN_COLUMNS)
+        )
+        return ChainFetch(chains=chains, failures=failures, retries=self.client.retries - before)
+
+    def price_history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily bars of every symbol; a symbol that fails is logged and left out."""
+
+        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
+            return await self._history(client, item, start, end)
+
+        frames: list[pd.DataFrame] = []
+        for symbol, result in zip(symbols, self.client.gather(fetch, list(symbols)), strict=True):
+            if isinstance(result, ProviderAuthError):
+                raise result
+            if isinstance(result, ProviderError):
+                logger.warning("%s: no price history for %s: %s", self.name, symbol, result)
+            else:
+                frames.append(result)
+        if not frames:
+            return empty_frame(BAR_COLUMNS)
+        return conform(pd.concat(frames, ignore_index=True), BAR_COLUMNS)
+
+    def _expiry_window(self, expirations: list[dt.date]) -> list[dt.date]:
+        today = self.snapshot_time().date()
+        return within_days(expirations, today, self.max_days_to_expiry)

@@ -1,0 +1,383 @@
+"""Tradier: market data (quotes, expirations, chains with greeks, daily history) and brokerage.
+
+Built from Tradier's public API documentation (https://documentation.tradier.com). Bearer-token
+auth; sandbox ``https://sandbox.tradier.com/v1`` (delayed data, paper account) and production
+``https://api.tradier.com/v1``. JSON quirks handled here: a single object where a list is
+expected (``{"quotes": {"quote": {...}}}``), ``null`` or ``"null"`` for empty results
+(``{"options": null}``, ``{"positions": "null"}``), epoch-millisecond quote times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from wheelflow.errors import ProviderAuthError, ProviderError
+from wheelflow.execution.broker import (
+    Balances,
+    BrokerPosition,
+    BrokerTimeout,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    check_order,
+    require_live_trading,
+)
+from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
+from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
+from wheelflow.providers.http import (
+    HttpMarketData,
+    ProviderClient,
+    ProviderHTTPError,
+    ProviderUnreachable,
+    RetryPolicy,
+)
+from wheelflow.settings import Settings
+
+PRODUCTION_URL = "https://api.tradier.com/v1"
+SANDBOX_URL = "https://sandbox.tradier.com/v1"
+TOKEN_SETTING = "WHEELFLOW_TRADIER_TOKEN"
+
+_QUOTE_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("symbol", "str"),
+    "bid": ("bid", "float"),
+    "ask": ("ask", "float"),
+    "last": ("last", "float"),
+    "prev_close": ("prevclose", "float"),
+    "volume": ("volume", "int"),
+    "quote_time": ("trade_date", "epoch_ms"),
+}
+_CHAIN_FIELDS: dict[str, tuple[str, Any]] = {
+    "occ_symbol": ("symbol", "str"),
+    "underlying": ("underlying", "str"),
+    "expiration": ("expiration_date", "date"),
+    "strike": ("strike", "float"),
+    "right": ("option_type", "right"),
+    "bid": ("bid", "float"),
+    "ask": ("ask", "float"),
+    "last": ("last", "float"),
+    "volume": ("volume", "int"),
+    "open_interest": ("open_interest", "int"),
+    "quote_time": ("bid_date", "epoch_ms"),
+}
+_BAR_FIELDS: dict[str, tuple[str, Any]] = {
+    "bar_date": ("date", "date"),
+    "open": ("open", "float"),
+    "high": ("high", "float"),
+    "low": ("low", "float"),
+    "close": ("close", "float"),
+    "volume": ("volume", "int"),
+}
+
+
+# --------------------------------------------------------------------------- parsing (pure)
+
+
+def parse_quotes(payload: Any) -> pd.DataFrame:
+    """``GET /markets/quotes`` -> QUOTE_COLUMNS (one object or a list; unmatched ignored)."""
+    quotes = (payload or {}).get("quotes") or {}
+    records = as_list(quotes.get("quote") if isinstance(quotes, dict) else None)
+    return conform(normalize_records(records, _QUOTE_FIELDS, provider="tradier"), QUOTE_COLUMNS)
+
+
+def parse_expirations(payload: Any) -> list[dt.date]:
+    """``GET /markets/options/expirations`` -> ascending dates (``null`` -> [])."""
+    expirations = (payload or {}).get("expirations") or {}
+    dates = as_list(expirations.get("date") if isinstance(expirations, dict) else None)
+    parsed = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce", format="ISO8601")
+    return sorted({d.date() for d in parsed.dropna()})
+
+
+def parse_chain(payload: Any, underlying_price: float | None) -> pd.DataFrame:
+    """``GET /markets/options/chains`` -> CHAIN_COLUMNS (``{"options": null}`` -> empty)."""
+    options = (payload or {}).get("options") or {}
+    records = as_list(options.get("option") if isinstance(options, dict) else None)
+    frame = normalize_records(records, _CHAIN_FIELDS, provider="tradier")
+    frame["underlying_price"] = underlying_price
+    return conform(frame, CHAIN_COLUMNS)
+
+
+def parse_history(payload: Any, symbol: str) -> pd.DataFrame:
+    """``GET /markets/history`` (interval=daily) -> BAR_COLUMNS (``{"history": null}`` -> empty)."""
+    history = (payload or {}).get("history") or {}
+    records = as_list(history.get("day") if isinstance(history, dict) else None)
+    frame = normalize_records(records, _BAR_FIELDS, provider="tradier")
+    frame["symbol"] = symbol
+    return conform(frame, BAR_COLUMNS)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+def _client(settings: Settings, transport: httpx.MockTransport | None) -> ProviderClient:
+    token = settings.tradier_token.get_secret_value()
+    if not token:
+        raise ProviderAuthError(
+            f"tradier needs an API token: set {TOKEN_SETTING}", provider="tradier"
+        )
+    base_url = settings.tradier_base_url or (
+        SANDBOX_URL if settings.tradier_sandbox else PRODUCTION_URL
+    )
+    return ProviderClient(
+        "tradier",
+        base_url,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        secrets=[token],
+        auth_settings=TOKEN_SETTING,
+        timeout=settings.provider_timeout_seconds,
+        policy=RetryPolicy(
+            settings.provider_retries,
+            settings.provider_retry_delay_seconds,
+            settings.provider_retry_max_delay_seconds,
+        ),
+        requests_per_second=settings.provider_requests_per_second,
+        max_concurrency=settings.provider_max_concurrency,
+        transport=transport,
+    )
+
+
+class TradierMarketData(HttpMarketData):
+    """Tradier market data behind the common provider interface."""
+
+    name = "tradier"
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        transport: httpx.MockTransport | None = None,
+        clock: Callable[[], dt.datetime] = utc_now_minute,
+    ) -> TradierMarketData:
+        return cls(
+            _client(settings, transport),
+            max_days_to_expiry=settings.provider_max_days_to_expiry,
+            clock=clock,
+        )
+
+    def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
+        frames = [
+            parse_quotes(self.client.get_json("/markets/quotes", {"symbols": ",".join(chunk)}))
+            for chunk in _chunks(list(symbols), 100)
+        ]
+        return (
+            conform(pd.concat(frames, ignore_index=True), QUOTE_COLUMNS)
+            if frames
+            else (parse_quotes(None))
+        )
+
+    def expirations(self, symbol: str) -> list[dt.date]:
+        return parse_expirations(
+            self.client.get_json(
+                "/markets/options/expirations", {"symbol": symbol, "includeAllRoots": "true"}
+            )
+        )
+
+    async def _chain(
+        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+    ) -> pd.DataFrame:
+        quote = parse_quotes(
+            await self.client.aget_json(client, "/markets/quotes", {"symbols": symbol})
+        )
+        price = float(quote["last"].iloc[0]) if len(quote) else None
+        if expirations is None:
+            listed = parse_expirations(
+                await self.client.aget_json(
+                    client, "/markets/options/expirations", {"symbol": symbol}
+                )
+            )
+            expirations = self._expiry_window(listed)
+        frames = []
+        for expiration in expirations:
+            payload = await self.client.aget_json(
+                client,
+                "/markets/options/chains",
+                {"symbol": symbol, "expiration": expiration.isoformat(), "greeks": "true"},
+            )
+            frames.append(parse_chain(payload, price))
+        return pd.concat(frames, ignore_index=True) if frames else parse_chain(None, price)
+
+    async def _history(
+        self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        params = {
+            "symbol": symbol,
+            "interval": "daily",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+        return parse_history(
+            await self.client.aget_json(client, "/markets/history", params), symbol
+        )
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# --------------------------------------------------------------------------- brokerage
+
+_STATUS: dict[str, OrderStatus] = {
+    "pending": "submitted",
+    "open": "submitted",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "expired": "expired",
+    "canceled": "cancelled",
+    "rejected": "rejected",
+    "error": "rejected",
+}
+
+
+def order_tag(client_order_id: str) -> str:
+    """Tradier tags allow letters, digits and dashes only; the tag carries our order id."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", client_order_id)
+
+
+def parse_order(record: dict[str, Any], client_order_id: str) -> OrderState:
+    """One Tradier order object -> OrderState (prices per share)."""
+    status = _STATUS.get(str(record.get("status", "")).lower(), "submitted")
+    filled = int(float(record.get("exec_quantity") or 0))
+    avg = record.get("avg_fill_price")
+    return OrderState(
+        client_order_id=client_order_id,
+        broker_order_id=str(record["id"]) if record.get("id") is not None else None,
+        status=status,
+        filled_quantity=filled,
+        average_fill_price=float(avg) if avg not in (None, "", 0, 0.0) and filled else None,
+        message=record.get("reason_description"),
+    )
+
+
+def parse_positions(payload: Any, account: str) -> list[BrokerPosition]:
+    """``GET /accounts/{id}/positions`` -> positions (``"null"`` -> []); cost_basis is total USD."""
+    positions = (payload or {}).get("positions") or {}
+    records = as_list(positions.get("position") if isinstance(positions, dict) else None)
+    if not records:
+        return []
+    frame = pd.DataFrame.from_records(records)
+    occ = parse_occ_symbols(frame["symbol"].astype(str))
+    out = []
+    for i, row in frame.iterrows():
+        quantity = int(float(row["quantity"]))
+        is_option = bool(occ.at[i, "valid"])
+        multiplier = 100 if is_option else 1
+        average = abs(float(row["cost_basis"])) / (abs(quantity) * multiplier) if quantity else 0.0
+        out.append(
+            BrokerPosition(
+                account=account,
+                symbol=str(occ.at[i, "underlying"]) if is_option else str(row["symbol"]),
+                asset_type="option" if is_option else "stock",
+                quantity=quantity,
+                average_price=average,
+                occ_symbol=str(row["symbol"]) if is_option else None,
+            )
+        )
+    return out
+
+
+def parse_balances(payload: Any, account: str) -> Balances:
+    """``GET /accounts/{id}/balances`` -> Balances (cash, margin and pdt accounts)."""
+    b = (payload or {})["balances"]
+    section = b.get("cash") or b.get("margin") or b.get("pdt") or {}
+    buying_power = section.get("cash_available", section.get("option_buying_power"))
+    return Balances(
+        account=account,
+        cash=float(b.get("total_cash") or 0.0),
+        buying_power=float(
+            buying_power if buying_power is not None else b.get("total_cash") or 0.0
+        ),
+        collateral=float(b.get("option_requirement") or 0.0),
+        extra={k: float(b[k]) for k in ("total_equity", "market_value") if b.get(k) is not None},
+    )
+
+
+class TradierBroker:
+    """Tradier brokerage: equity and single-leg option orders, positions, balances.
+
+    The sandbox is a paper account and always allowed; production (``live``) refuses to send or
+    cancel orders unless ``WHEELFLOW_LIVE_TRADING=true``. Tradier has no client order id, so the
+    id travels as the order ``tag`` and ``submit`` looks it up before sending.
+    """
+
+    name = "tradier"
+
+    def __init__(self, settings: Settings, transport: httpx.MockTransport | None = None) -> None:
+        if not settings.tradier_account_id:
+            raise ProviderAuthError(
+                "tradier brokerage needs an account: set WHEELFLOW_TRADIER_ACCOUNT_ID",
+                provider="tradier",
+            )
+        self.client = _client(settings, transport)
+        self.account_id = settings.tradier_account_id
+        self.live = not settings.tradier_sandbox
+        self.live_trading = settings.live_trading
+
+    def _path(self, suffix: str = "") -> str:
+        return f"/accounts/{self.account_id}{suffix}"
+
+    def status(self, client_order_id: str) -> OrderState | None:
+        payload = self.client.get_json(self._path("/orders"), {"includeTags": "true"})
+        orders = (payload or {}).get("orders") or {}
+        tag = order_tag(client_order_id)
+        for record in as_list(orders.get("order") if isinstance(orders, dict) else None):
+            if record.get("tag") == tag:
+                return parse_order(record, client_order_id)
+        return None
+
+    def submit(self, order: OrderRequest) -> OrderState:
+        problem = check_order(order)
+        if problem:
+            return OrderState(order.client_order_id, None, "rejected", message=problem)
+        if self.live:
+            require_live_trading(self.live_trading, "tradier")
+        existing = self.status(order.client_order_id)
+        if existing is not None:
+            return existing
+        form = {
+            "class": "option" if order.is_option else "equity",
+            "symbol": order.symbol,
+            "side": order.side,
+            "quantity": str(order.quantity),
+            "type": order.order_type,
+            "duration": order.time_in_force,
+            "tag": order_tag(order.client_order_id),
+        }
+        if order.is_option:
+            form["option_symbol"] = order.occ_symbol or ""
+        if order.limit_price is not None and order.order_type == "limit":
+            form["price"] = f"{order.limit_price:.2f}"
+        try:
+            payload = self.client.request_json(
+                "POST", self._path("/orders"), data=form, idempotent=False
+            )
+        except ProviderUnreachable as exc:
+            raise BrokerTimeout(str(exc), provider="tradier") from None
+        except ProviderHTTPError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            return OrderState(order.client_order_id, None, "rejected", message=str(exc))
+        placed = (payload or {}).get("order") or {}
+        return OrderState(order.client_order_id, str(placed.get("id")), "submitted")
+
+    def cancel(self, client_order_id: str) -> OrderState:
+        state = self.status(client_order_id)
+        if state is None:
+            raise ProviderError(f"tradier: no order tagged {client_order_id}", provider="tradier")
+        if state.is_final:
+            return state
+        if self.live:
+            require_live_trading(self.live_trading, "tradier")
+        self.client.request_json("DELETE", self._path(f"/orders/{state.broker_order_id}"))
+        return self.status(client_order_id) or state
+
+    def positions(self, account: str) -> list[BrokerPosition]:
+        return parse_positions(self.client.get_json(self._path("/positions")), account)
+
+    def balances(self, account: str) -> Balances:
+        return parse_balances(self.client.get_json(self._path("/balances")), account)
