@@ -16,7 +16,7 @@ import pandas as pd
 OCC_PATTERN = re.compile(
     r"^(?P<root>[A-Z][A-Z0-9.]{0,5}) *(?P<date>\d{6})(?P<right>[CP])(?P<strike>\d{8})$"
 )
-_OCC_REGEX = r"^([A-Z][A-Z0-9.]{0,5}) *(\d{6})([CP])(\d{8})$"
+OCC_REGEX = r"^([A-Z][A-Z0-9.]{0,5}) *(\d{6})([CP])(\d{8})$"
 
 
 def occ_symbol(underlying: str, expiration: dt.date, right: str, strike: float) -> str:
@@ -39,7 +39,7 @@ def parse_occ_symbols(symbols: pd.Series) -> pd.DataFrame:
 
     Invalid symbols give NaN/NaT fields and ``valid == False``; nothing raises.
     """
-    parts = symbols.astype(str).str.strip().str.extract(_OCC_REGEX)
+    parts = symbols.astype(str).str.strip().str.extract(OCC_REGEX)
     parts.columns = ["underlying", "yymmdd", "right", "strike_milli"]
     expiration = pd.to_datetime(parts["yymmdd"], format="%y%m%d", errors="coerce")
     strike = pd.to_numeric(parts["strike_milli"], errors="coerce") / 1000.0

@@ -1,0 +1,372 @@
+"""The built-in synthetic market: the embedded default provider (no keys, no network).
+
+Deterministic for a seed and a date. Every underlying walks one geometric Brownian motion path
+(one business day per step, from ``EPOCH``) with its own volatility and drift, so consecutive
+days continue the same path and a simulation sees a coherent market. Option prices come from the
+pricing engine over an implied-volatility surface with put skew, a smile and a term structure;
+bid/ask spreads widen away from the money and for cheap contracts, on listed tick sizes;
+open interest and volume concentrate near the money and in monthly expirations.
+
+The chains are priced as European options (``exercise_style = "european"``) so that the IV
+stage recovers the surface exactly; real US equity providers declare ``"american"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+from wheelflow.market_time import close_time_utc, years_to_expiry
+from wheelflow.occ import build_occ_symbols
+from wheelflow.pricing import price as bsm_price
+from wheelflow.providers.base import (
+    BAR_COLUMNS,
+    CHAIN_COLUMNS,
+    QUOTE_COLUMNS,
+    ChainFetch,
+    conform,
+    empty_frame,
+)
+
+EPOCH = dt.date(2025, 1, 2)  # first session of the synthetic history
+RISK_FREE_RATE = 0.04
+
+# (symbol, price at EPOCH, annual volatility, liquidity 0..1): familiar wheel names, some above $50.
+DEFAULT_UNIVERSE: tuple[tuple[str, float, float, float], ...] = (
+    ("F", 12.0, 0.32, 1.0),
+    ("SOFI", 9.0, 0.55, 0.9),
+    ("T", 18.0, 0.20, 0.9),
+    ("INTC", 32.0, 0.38, 1.0),
+    ("BAC", 36.0, 0.26, 1.0),
+    ("PFE", 30.0, 0.22, 0.9),
+    ("CCL", 16.0, 0.48, 0.8),
+    ("AAL", 14.0, 0.45, 0.8),
+    ("NIO", 7.0, 0.70, 0.7),
+    ("SNAP", 11.0, 0.60, 0.7),
+    ("RIVN", 14.0, 0.68, 0.7),
+    ("HOOD", 20.0, 0.62, 0.8),
+    ("MARA", 17.0, 0.85, 0.8),
+    ("PLTR", 24.0, 0.55, 1.0),
+    ("KMI", 19.0, 0.20, 0.5),
+    ("VZ", 40.0, 0.18, 0.8),
+    ("CSCO", 48.0, 0.21, 0.8),
+    ("WBD", 10.0, 0.45, 0.6),
+    ("PBR", 14.0, 0.36, 0.6),
+    ("VALE", 12.0, 0.33, 0.6),
+    ("GOLD", 17.0, 0.30, 0.5),
+    ("KO", 60.0, 0.15, 0.8),
+    ("WFC", 52.0, 0.24, 0.8),
+    ("DIS", 95.0, 0.26, 0.9),
+    ("UBER", 68.0, 0.36, 0.9),
+    ("AMD", 140.0, 0.48, 1.0),
+    ("AAPL", 185.0, 0.25, 1.0),
+    ("MSFT", 400.0, 0.22, 1.0),
+    ("NVDA", 120.0, 0.52, 1.0),
+    ("XOM", 108.0, 0.23, 0.8),
+)
+
+_RIGHTS = np.array(["C", "P"])
+
+
+def _symbol_seed(seed: int, symbol: str) -> list[int]:
+    return [seed, zlib.crc32(symbol.encode())]
+
+
+def _generated_symbol(i: int) -> str:
+    """Deterministic synthetic tickers beyond the default universe: QAAA, QAAB, ..."""
+    letters = []
+    n = i
+    for _ in range(4):
+        letters.append(chr(ord("A") + n % 26))
+        n //= 26
+    return "Q" + "".join(reversed(letters))
+
+
+def strike_step(spot: np.ndarray) -> np.ndarray:
+    """Listed strike spacing by underlying price (typical US equity option grids)."""
+    return np.select(
+        [spot < 5, spot < 25, spot < 100, spot < 250], [0.5, 1.0, 2.5, 5.0], default=10.0
+    )
+
+
+@lru_cache(maxsize=1)
+def _nyse() -> xcals.ExchangeCalendar:
+    return xcals.get_calendar("XNYS", start=EPOCH.isoformat(), end="2030-12-31")
+
+
+def trading_sessions(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
+    """NYSE sessions between start and end inclusive (holidays excluded)."""
+    return pd.DatetimeIndex(_nyse().sessions_in_range(start.isoformat(), end.isoformat()))
+
+
+def listed_expirations(
+    as_of: dt.date, horizon_days: int = 120, weeklies_days: int = 45
+) -> list[dt.date]:
+    """Weekly Fridays out to ``weeklies_days`` and monthly third Fridays out to ``horizon_days``.
+
+    An expiration Friday that is an exchange holiday moves to the session before it.
+    """
+    end = as_of + dt.timedelta(days=horizon_days)
+    fridays = pd.date_range(as_of + dt.timedelta(days=1), end, freq="W-FRI")
+    sessions = set(trading_sessions(as_of, end + dt.timedelta(days=7)).date)
+    out = []
+    for ts in fridays:
+        day = ts.date()
+        is_monthly = 15 <= day.day <= 21
+        if is_monthly or (day - as_of).days <= weeklies_days:
+            while day not in sessions and day > as_of:
+                day -= dt.timedelta(days=1)
+            if day > as_of:
+                out.append(day)
+    return out
+
+
+@dataclass(frozen=True)
+class _Underlying:
+    symbols: tuple[str, ...]
+    start_price: np.ndarray
+    volatility: np.ndarray
+    liquidity: np.ndarray
+
+
+class SyntheticMarket:
+    """A deterministic synthetic US equity-options market implementing ``MarketDataProvider``."""
+
+    name = "synthetic"
+    exercise_style = "european"
+
+    def __init__(
+        self, seed: int = 42, as_of: dt.date | None = None, universe_size: int = 30
+    ) -> None:
+        if universe_size < 1:
+            raise ValueError("universe_size must be at least 1")
+        self.seed = int(seed)
+        day = as_of or dt.date.today()
+        if day < EPOCH:
+            raise ValueError(f"as_of must be on or after {EPOCH}")
+        # A weekend or holiday shows the market as of the last session before it.
+        self.as_of = trading_sessions(day - dt.timedelta(days=10), day)[-1].date()
+        self.universe_size = int(universe_size)
+
+    # ------------------------------------------------------------------ universe and paths
+    @cached_property
+    def universe(self) -> _Underlying:
+        base = list(DEFAULT_UNIVERSE[: self.universe_size])
+        rng = np.random.default_rng([self.seed, 7])
+        extra = self.universe_size - len(base)
+        if extra > 0:
+            prices = np.round(np.exp(rng.normal(np.log(35.0), 0.9, extra)), 2).clip(2.0, 900.0)
+            vols = rng.uniform(0.15, 0.9, extra)
+            liq = rng.uniform(0.3, 1.0, extra)
+            base += [
+                (_generated_symbol(i), float(p), float(v), float(q))
+                for i, (p, v, q) in enumerate(zip(prices, vols, liq, strict=True))
+            ]
+        return _Underlying(
+            symbols=tuple(b[0] for b in base),
+            start_price=np.array([b[1] for b in base]),
+            volatility=np.array([b[2] for b in base]),
+            liquidity=np.array([b[3] for b in base]),
+        )
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.universe.symbols)
+
+    @cached_property
+    def _sessions(self) -> pd.DatetimeIndex:
+        return trading_sessions(EPOCH, self.as_of)
+
+    @cached_property
+    def _closes(self) -> np.ndarray:
+        """Closing prices, shape (n_symbols, n_sessions): one GBM path per symbol."""
+        u = self.universe
+        n_days = len(self._sessions)
+        dt_year = 1.0 / 252.0
+        paths = np.empty((len(u.symbols), n_days))
+        for i, sym in enumerate(u.symbols):
+            # Each symbol has its own stream, so its path does not depend on the universe size.
+            rng = np.random.default_rng(_symbol_seed(self.seed, sym))
+            drift = rng.normal(0.06, 0.05)
+            shocks = rng.standard_normal(n_days)
+            sigma = u.volatility[i]
+            log_steps = (drift - 0.5 * sigma**2) * dt_year + sigma * np.sqrt(dt_year) * shocks
+            log_steps[0] = 0.0
+            paths[i] = u.start_price[i] * np.exp(np.cumsum(log_steps))
+        return np.round(paths, 2)
+
+    def _index(self, symbols: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        pos = {s: i for i, s in enumerate(self.universe.symbols)}
+        known = [s for s in symbols if s in pos]
+        return known, np.array([pos[s] for s in known], dtype=int)
+
+    def snapshot_time(self) -> dt.datetime:
+        return close_time_utc(self.as_of)
+
+    # ------------------------------------------------------------------ provider interface
+    def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
+        known, idx = self._index(symbols)
+        if not known:
+            return empty_frame(QUOTE_COLUMNS)
+        last = self._closes[idx, -1]
+        prev = self._closes[idx, -2] if self._closes.shape[1] > 1 else last
+        half = np.maximum(0.01, np.round(last * 0.0002, 2))
+        volume = (self.universe.liquidity[idx] * 2e7 * self._noise("vol", idx)).astype(np.int64)
+        frame = pd.DataFrame(
+            {
+                "symbol": known,
+                "bid": np.round(last - half, 2),
+                "ask": np.round(last + half, 2),
+                "last": last,
+                "prev_close": prev,
+                "volume": volume,
+                "quote_time": self.snapshot_time(),
+            }
+        )
+        return conform(frame, QUOTE_COLUMNS)
+
+    def price_history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        known, idx = self._index(symbols)
+        sessions = self._sessions
+        mask = (sessions >= pd.Timestamp(start)) & (sessions <= pd.Timestamp(end))
+        if not known or not mask.any():
+            return empty_frame(BAR_COLUMNS)
+        cols = np.flatnonzero(mask)
+        close = self._closes[idx][:, cols]
+        prev = self._closes[idx][:, np.maximum(cols - 1, 0)]
+        rng = np.random.default_rng([self.seed, 11, int(cols[-1])])
+        wiggle = np.abs(rng.normal(0, 0.006, close.shape)) * close
+        open_ = np.round(prev + (close - prev) * rng.uniform(0, 0.3, close.shape), 2)
+        high = np.round(np.maximum(open_, close) + wiggle, 2)
+        low = np.round(np.maximum(0.01, np.minimum(open_, close) - wiggle), 2)
+        volume = self.universe.liquidity[idx][:, None] * 2e7 * rng.lognormal(0, 0.3, close.shape)
+        n_sym, n_day = close.shape
+        frame = pd.DataFrame(
+            {
+                "symbol": np.repeat(known, n_day),
+                "bar_date": np.tile(sessions[cols].to_numpy(), n_sym),
+                "open": open_.ravel(),
+                "high": high.ravel(),
+                "low": low.ravel(),
+                "close": close.ravel(),
+                "volume": volume.astype(np.int64).ravel(),
+            }
+        )
+        return conform(frame, BAR_COLUMNS)
+
+    def expirations(self, symbol: str) -> list[dt.date]:
+        if symbol not in self.universe.symbols:
+            return []
+        return listed_expirations(self.as_of)
+
+    def option_chain(
+        self, symbol: str, expirations: Sequence[dt.date] | None = None
+    ) -> pd.DataFrame:
+        return self._chains([symbol], expirations)
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        known = set(self._index(symbols)[0])
+        failures = {s: "unknown symbol" for s in symbols if s not in known}
+        return ChainFetch(chains=self._chains(symbols, None), failures=failures)
+
+    # ------------------------------------------------------------------ chain generation
+    def _noise(self, tag: str, idx: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, zlib.crc32(tag.encode()), self.as_of.toordinal()])
+        return rng.lognormal(0, 0.25, len(self.universe.symbols))[idx]
+
+    def _chains(
+        self, symbols: Sequence[str], expirations: Sequence[dt.date] | None
+    ) -> pd.DataFrame:
+        known, idx = self._index(symbols)
+        exps = sorted(expirations) if expirations is not None else listed_expirations(self.as_of)
+        exps = [e for e in exps if e > self.as_of]
+        if not known or not exps:
+            return empty_frame(CHAIN_COLUMNS)
+        snapshot = self.snapshot_time()
+        spot_all = self._closes[idx, -1]
+        exp_series = pd.Series(pd.to_datetime(exps))
+        t_exp = years_to_expiry(snapshot, exp_series)
+
+        # Grid per (symbol, expiration): strikes within ~2.2 standard deviations, clipped.
+        sym_parts, exp_parts, strike_parts = [], [], []
+        steps = strike_step(spot_all)
+        for k, (spot, step, vol) in enumerate(
+            zip(spot_all, steps, self.universe.volatility[idx], strict=True)
+        ):
+            for j, t in enumerate(t_exp):
+                width = min(0.6, 2.2 * vol * np.sqrt(t) + 0.05)
+                lo = max(step, np.floor(spot * (1 - width) / step) * step)
+                hi = np.ceil(spot * (1 + width) / step) * step
+                grid = np.arange(lo, hi + step / 2, step)
+                if len(grid) > 40:  # far strikes are listed wider apart
+                    grid = grid[:: int(np.ceil(len(grid) / 40))]
+                sym_parts.append(np.full(len(grid), k))
+                exp_parts.append(np.full(len(grid), j))
+                strike_parts.append(grid)
+        sym_k = np.concatenate(sym_parts)
+        exp_j = np.concatenate(exp_parts)
+        strike = np.round(np.concatenate(strike_parts), 3)
+        n = len(strike)
+        # Both rights for every strike.
+        sym_k = np.concatenate([sym_k, sym_k])
+        exp_j = np.concatenate([exp_j, exp_j])
+        strike = np.concatenate([strike, strike])
+        is_call = np.concatenate([np.ones(n, bool), np.zeros(n, bool)])
+
+        spot = spot_all[sym_k]
+        t = t_exp[exp_j]
+        base_vol = self.universe.volatility[idx][sym_k]
+        rng = np.random.default_rng([self.seed, 99, self.as_of.toordinal(), *idx[:4].tolist()])
+        # Term structure: short-dated vol mean-reverts to the long-run level.
+        regime = self._noise("regime", idx)[sym_k]
+        atm = base_vol * (1.0 + (regime - 1.0) * np.exp(-t / 0.25))
+        forward = spot * np.exp(RISK_FREE_RATE * t)
+        x = np.log(strike / forward) / np.sqrt(np.maximum(t, 1e-6))  # standardized moneyness
+        skew, smile = -0.10, 0.035
+        iv = np.clip(atm * (1.0 + skew * x + smile * x**2), 0.05, 3.0)
+        theo = bsm_price(spot, strike, t, RISK_FREE_RATE, 0.0, iv, is_call)
+        theo = np.maximum(theo, 0.0)
+
+        tick = np.where(theo < 3.0, 0.01, 0.05)
+        rel = 0.02 + 0.05 * np.abs(x) + 0.02 * (1.0 - self.universe.liquidity[idx][sym_k])
+        half = np.maximum(tick, theo * rel / 2 + 0.01 * rng.uniform(0.5, 1.5, len(theo)))
+        bid = np.floor((theo - half) / tick) * tick
+        bid = np.where(bid < tick, 0.0, bid)
+        ask = np.ceil((theo + half) / tick) * tick
+        ask = np.maximum(ask, bid + tick)
+
+        liquidity = self.universe.liquidity[idx][sym_k]
+        exp_dates = exp_series.iloc[exp_j].reset_index(drop=True)
+        monthly = exp_dates.dt.day.between(15, 21).to_numpy()
+        oi_mean = 4000.0 * liquidity * np.exp(-1.2 * np.abs(x)) * np.where(monthly, 2.0, 0.7)
+        open_interest = rng.poisson(oi_mean)
+        volume = rng.poisson(oi_mean * 0.15 * rng.uniform(0.2, 1.5, len(theo)))
+        last = np.round(np.clip(theo * rng.normal(1.0, 0.02, len(theo)), 0.0, None), 2)
+
+        underlying = pd.Series(np.asarray(known, dtype=object)[sym_k])
+        right = pd.Series(np.where(is_call, "C", "P"))
+        frame = pd.DataFrame(
+            {
+                "occ_symbol": build_occ_symbols(underlying, exp_dates, right, pd.Series(strike)),
+                "underlying": underlying,
+                "expiration": exp_dates,
+                "strike": strike,
+                "right": right,
+                "bid": np.round(bid, 2),
+                "ask": np.round(ask, 2),
+                "last": last,
+                "volume": volume,
+                "open_interest": open_interest,
+                "underlying_price": spot,
+                "quote_time": snapshot,
+                "parse_error": None,
+            }
+        )
+        return conform(frame, CHAIN_COLUMNS)
