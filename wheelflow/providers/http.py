@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pandas as pd
@@ -36,6 +36,9 @@ from wheelflow.providers.base import (
     conform,
     empty_frame,
 )
+
+if TYPE_CHECKING:
+    from wheelflow.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +187,7 @@ class ProviderClient:
         headers: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
         auth_settings: str | None = None,
+        auth_statuses: frozenset[int] = AUTH_STATUS,
         timeout: float = 20.0,
         policy: RetryPolicy | None = None,
         requests_per_second: float = 5.0,
@@ -195,6 +199,7 @@ class ProviderClient:
         self.headers = dict(headers or {})
         self.secrets = tuple(s for s in secrets if s)
         self.auth_settings = auth_settings
+        self.auth_statuses = auth_statuses  # Alpaca's order API uses 403 for buying power
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self.limiter = rate_limiter(provider, requests_per_second)
@@ -268,7 +273,7 @@ class ProviderClient:
             status = response.status_code
             if status < 400:
                 return None
-            if status in AUTH_STATUS and self.auth_settings:
+            if status in self.auth_statuses and self.auth_settings:
                 raise ProviderAuthError(
                     f"{self.provider} refused the credentials (HTTP {status}) on {what}: "
                     f"check {self.auth_settings}",
@@ -494,3 +499,31 @@ class HttpMarketData:
     def _expiry_window(self, expirations: list[dt.date]) -> list[dt.date]:
         today = self.snapshot_time().date()
         return within_days(expirations, today, self.max_days_to_expiry)
+
+
+def client_from_settings(
+    provider: str,
+    base_url: str,
+    settings: Settings,
+    *,
+    transport: httpx.MockTransport | None = None,
+    **options: Any,
+) -> ProviderClient:
+    """A ``ProviderClient`` with the timeout, retry and rate settings of ``settings``.
+
+    ``options`` are passed through (headers, secrets, auth_settings, auth_statuses).
+    """
+    return ProviderClient(
+        provider,
+        base_url,
+        timeout=settings.provider_timeout_seconds,
+        policy=RetryPolicy(
+            settings.provider_retries,
+            settings.provider_retry_delay_seconds,
+            settings.provider_retry_max_delay_seconds,
+        ),
+        requests_per_second=settings.provider_requests_per_second,
+        max_concurrency=settings.provider_max_concurrency,
+        transport=transport,
+        **options,
+    )

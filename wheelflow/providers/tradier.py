@@ -36,7 +36,7 @@ from wheelflow.providers.http import (
     ProviderClient,
     ProviderHTTPError,
     ProviderUnreachable,
-    RetryPolicy,
+    client_from_settings,
 )
 from wheelflow.settings import Settings
 
@@ -124,21 +124,14 @@ def _client(settings: Settings, transport: httpx.MockTransport | None) -> Provid
     base_url = settings.tradier_base_url or (
         SANDBOX_URL if settings.tradier_sandbox else PRODUCTION_URL
     )
-    return ProviderClient(
+    return client_from_settings(
         "tradier",
         base_url,
+        settings,
+        transport=transport,
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         secrets=[token],
         auth_settings=TOKEN_SETTING,
-        timeout=settings.provider_timeout_seconds,
-        policy=RetryPolicy(
-            settings.provider_retries,
-            settings.provider_retry_delay_seconds,
-            settings.provider_retry_max_delay_seconds,
-        ),
-        requests_per_second=settings.provider_requests_per_second,
-        max_concurrency=settings.provider_max_concurrency,
-        transport=transport,
     )
 
 

@@ -1,0 +1,413 @@
+"""Alpaca: stock snapshots and bars, option chain snapshots, and (paper) option orders.
+
+Built from Alpaca's public API documentation (https://docs.alpaca.markets). Every request
+carries the ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` headers. Market data lives at
+``https://data.alpaca.markets`` (``/v2/stocks/snapshots``, ``/v2/stocks/bars``,
+``/v1beta1/options/snapshots/{underlying}`` keyed by OCC symbol); contracts (expirations, open
+interest) and orders at the trading API, paper ``https://paper-api.alpaca.markets`` or live
+``https://api.alpaca.markets``. Lists are paginated with ``next_page_token``/``page_token``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from wheelflow.errors import ProviderAuthError, ProviderError
+from wheelflow.execution.broker import (
+    Balances,
+    BrokerPosition,
+    BrokerTimeout,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    check_order,
+    require_live_trading,
+)
+from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
+from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
+from wheelflow.providers.http import (
+    HttpMarketData,
+    ProviderClient,
+    ProviderHTTPError,
+    ProviderUnreachable,
+    client_from_settings,
+)
+from wheelflow.settings import Settings
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+KEY_SETTINGS = "WHEELFLOW_ALPACA_KEY_ID and WHEELFLOW_ALPACA_SECRET_KEY"
+MAX_PAGES = 100
+
+_QUOTE_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("symbol", "str"),
+    "bid": ("latestQuote.bp", "float"),
+    "ask": ("latestQuote.ap", "float"),
+    "last": ("latestTrade.p", "float"),
+    "prev_close": ("prevDailyBar.c", "float"),
+    "volume": ("dailyBar.v", "int"),
+    "quote_time": ("latestQuote.t", "time_utc"),
+}
+_SNAPSHOT_FIELDS: dict[str, tuple[str, Any]] = {
+    "occ_symbol": ("symbol", "str"),
+    "bid": ("latestQuote.bp", "float"),
+    "ask": ("latestQuote.ap", "float"),
+    "last": ("latestTrade.p", "float"),
+    "volume": ("dailyBar.v", "int"),
+    "quote_time": ("latestQuote.t", "time_utc"),
+}
+_BAR_FIELDS: dict[str, tuple[str, Any]] = {
+    "bar_date": ("t", "time_utc"),
+    "open": ("o", "float"),
+    "high": ("h", "float"),
+    "low": ("l", "float"),
+    "close": ("c", "float"),
+    "volume": ("v", "int"),
+}
+
+
+# --------------------------------------------------------------------------- parsing (pure)
+
+
+def _keyed(mapping: Any) -> list[dict[str, Any]]:
+    """``{"KEY": {...}}`` -> ``[{"symbol": "KEY", ...}]`` (non-object values become empty)."""
+    if not isinstance(mapping, dict):
+        return []
+    return [{**(v if isinstance(v, dict) else {}), "symbol": k} for k, v in mapping.items()]
+
+
+def parse_stock_snapshots(payload: Any) -> pd.DataFrame:
+    """``GET /v2/stocks/snapshots`` (keyed by symbol) -> QUOTE_COLUMNS."""
+    frame = normalize_records(_keyed(payload), _QUOTE_FIELDS, provider="alpaca")
+    return conform(frame, QUOTE_COLUMNS)
+
+
+def parse_option_snapshots(
+    pages: Sequence[Any], underlying_price: float | None, open_interest: dict[str, int]
+) -> pd.DataFrame:
+    """Pages of ``GET /v1beta1/options/snapshots/{underlying}`` -> CHAIN_COLUMNS.
+
+    Contract terms come from the OCC key; ``open_interest`` (by OCC symbol) from the contracts API.
+    """
+    records = [r for page in pages for r in _keyed((page or {}).get("snapshots"))]
+    frame = normalize_records(records, _SNAPSHOT_FIELDS, provider="alpaca")
+    frame = fill_from_occ(frame, provider="alpaca", raw_name="snapshots key")
+    frame["underlying_price"] = underlying_price
+    frame["open_interest"] = frame["occ_symbol"].map(open_interest)
+    return conform(frame, CHAIN_COLUMNS)
+
+
+def parse_contracts(pages: Sequence[Any]) -> pd.DataFrame:
+    """Pages of ``GET /v2/options/contracts`` -> occ_symbol, expiration, open_interest."""
+    records = [c for page in pages for c in ((page or {}).get("option_contracts") or [])]
+    fields: dict[str, tuple[str, Any]] = {
+        "occ_symbol": ("symbol", "str"),
+        "expiration": ("expiration_date", "date"),
+        "open_interest": ("open_interest", "int"),
+    }
+    return normalize_records(records, fields, provider="alpaca")
+
+
+def parse_bars(pages: Sequence[Any], symbol: str) -> pd.DataFrame:
+    """Pages of ``GET /v2/stocks/bars`` (``{"bars": {"SYM": [...]}}``) -> BAR_COLUMNS."""
+    records = [b for page in pages for b in (((page or {}).get("bars") or {}).get(symbol) or [])]
+    frame = normalize_records(records, _BAR_FIELDS, provider="alpaca")
+    # Daily bars are stamped at midnight New York, i.e. 04:00/05:00 UTC: the date is the session.
+    frame["symbol"] = symbol
+    return conform(frame, BAR_COLUMNS)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+def _credentials(settings: Settings) -> tuple[str, str]:
+    key_id = settings.alpaca_key_id.get_secret_value()
+    secret = settings.alpaca_secret_key.get_secret_value()
+    if not key_id or not secret:
+        raise ProviderAuthError(f"alpaca needs API keys: set {KEY_SETTINGS}", provider="alpaca")
+    return key_id, secret
+
+
+def _client(
+    settings: Settings, base_url: str, transport: httpx.MockTransport | None, **options: Any
+) -> ProviderClient:
+    key_id, secret = _credentials(settings)
+    return client_from_settings(
+        "alpaca",
+        base_url,
+        settings,
+        transport=transport,
+        headers={"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret},
+        secrets=[key_id, secret],
+        auth_settings=KEY_SETTINGS,
+        **options,
+    )
+
+
+def trading_url(settings: Settings) -> str:
+    return (
+        settings.alpaca_trading_url or (PAPER_URL if settings.alpaca_paper else LIVE_URL)
+    ).rstrip("/")
+
+
+class AlpacaMarketData(HttpMarketData):
+    """Alpaca market data behind the common provider interface."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        client: ProviderClient,
+        *,
+        trading_base_url: str,
+        options_feed: str = "indicative",
+        max_days_to_expiry: int = 60,
+        clock: Callable[[], dt.datetime] = utc_now_minute,
+    ) -> None:
+        super().__init__(client, max_days_to_expiry=max_days_to_expiry, clock=clock)
+        self.trading_base_url = trading_base_url
+        self.options_feed = options_feed
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        transport: httpx.MockTransport | None = None,
+        clock: Callable[[], dt.datetime] = utc_now_minute,
+    ) -> AlpacaMarketData:
+        return cls(
+            _client(settings, settings.alpaca_data_url, transport),
+            trading_base_url=trading_url(settings),
+            options_feed=settings.alpaca_options_feed,
+            max_days_to_expiry=settings.provider_max_days_to_expiry,
+            clock=clock,
+        )
+
+    def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
+        payload = self.client.get_json("/v2/stocks/snapshots", {"symbols": ",".join(symbols)})
+        return parse_stock_snapshots(payload)
+
+    async def _pages(
+        self, client: httpx.AsyncClient, path: str, params: dict[str, Any]
+    ) -> list[Any]:
+        """Every page of a paginated list, following ``next_page_token``."""
+        pages: list[Any] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.client.aget_json(
+                client, path, {**params, **({"page_token": token} if token else {})}
+            )
+            pages.append(page)
+            token = (page or {}).get("next_page_token")
+            if not token:
+                return pages
+        raise ProviderError(
+            f"alpaca: {path} still paginating after {MAX_PAGES} pages", provider="alpaca"
+        )
+
+    async def _contracts(
+        self, client: httpx.AsyncClient, symbol: str, until: dt.date | None
+    ) -> pd.DataFrame:
+        params: dict[str, Any] = {"underlying_symbols": symbol, "limit": 10000}
+        if until is not None:
+            params["expiration_date_lte"] = until.isoformat()
+        return parse_contracts(
+            await self._pages(client, f"{self.trading_base_url}/v2/options/contracts", params)
+        )
+
+    def expirations(self, symbol: str) -> list[dt.date]:
+        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
+            return await self._contracts(client, item, None)
+
+        result = self.client.gather(fetch, [symbol])[0]
+        if isinstance(result, ProviderError):
+            raise result
+        return sorted({d.date() for d in result["expiration"].dropna()})
+
+    async def _chain(
+        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+    ) -> pd.DataFrame:
+        stock = parse_stock_snapshots(
+            await self.client.aget_json(client, "/v2/stocks/snapshots", {"symbols": symbol})
+        )
+        price = float(stock["last"].iloc[0]) if len(stock) else None
+        today = self.snapshot_time().date()
+        until = today + dt.timedelta(days=self.max_days_to_expiry)
+        params: dict[str, Any] = {
+            "feed": self.options_feed,
+            "limit": 1000,
+            "expiration_date_gte": today.isoformat(),
+            "expiration_date_lte": until.isoformat(),
+        }
+        pages = await self._pages(client, f"/v1beta1/options/snapshots/{symbol}", params)
+        contracts = await self._contracts(client, symbol, until)
+        open_interest = dict(
+            zip(contracts["occ_symbol"], contracts["open_interest"].astype(object), strict=True)
+        )
+        chain = parse_option_snapshots(pages, price, open_interest)
+        if expirations is not None:
+            wanted = pd.to_datetime(pd.Series(list(expirations)))
+            chain = chain[chain["expiration"].isin(wanted)].reset_index(drop=True)
+        return chain
+
+    async def _history(
+        self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        params = {
+            "symbols": symbol,
+            "timeframe": "1Day",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "adjustment": "raw",
+            "limit": 10000,
+        }
+        return parse_bars(await self._pages(client, "/v2/stocks/bars", params), symbol)
+
+
+# --------------------------------------------------------------------------- brokerage
+
+_STATUS: dict[str, OrderStatus] = {
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "cancelled",
+    "expired": "expired",
+    "rejected": "rejected",
+}
+_SIDE = {
+    "sell_to_open": "sell",
+    "sell_to_close": "sell",
+    "buy_to_close": "buy",
+    "buy_to_open": "buy",
+    "buy": "buy",
+    "sell": "sell",
+}
+
+
+def parse_order(record: dict[str, Any]) -> OrderState:
+    """An Alpaca order object -> OrderState (quantities and prices arrive as strings)."""
+    filled = int(float(record.get("filled_qty") or 0))
+    avg = record.get("filled_avg_price")
+    return OrderState(
+        client_order_id=str(record["client_order_id"]),
+        broker_order_id=str(record["id"]),
+        status=_STATUS.get(str(record.get("status")), "submitted"),
+        filled_quantity=filled,
+        average_fill_price=float(avg) if avg not in (None, "") else None,
+    )
+
+
+def parse_positions(payload: Any, account: str) -> list[BrokerPosition]:
+    """``GET /v2/positions`` -> positions (``qty`` signed; ``avg_entry_price`` per share)."""
+    records = payload if isinstance(payload, list) else []
+    if not records:
+        return []
+    frame = pd.DataFrame.from_records(records)
+    occ = parse_occ_symbols(frame["symbol"].astype(str))
+    positions = []
+    for i, row in frame.iterrows():
+        is_option = row.get("asset_class") == "us_option" and bool(occ.at[i, "valid"])
+        positions.append(
+            BrokerPosition(
+                account=account,
+                symbol=str(occ.at[i, "underlying"]) if is_option else str(row["symbol"]),
+                asset_type="option" if is_option else "stock",
+                quantity=int(float(row["qty"])),
+                average_price=float(row["avg_entry_price"]),
+                occ_symbol=str(row["symbol"]) if is_option else None,
+            )
+        )
+    return positions
+
+
+def parse_account(payload: Any, account: str) -> Balances:
+    """``GET /v2/account`` -> Balances; collateral is cash not available to options."""
+    cash = float(payload["cash"])
+    buying_power = float(payload.get("options_buying_power") or payload.get("buying_power") or 0)
+    return Balances(
+        account=account,
+        cash=cash,
+        buying_power=buying_power,
+        collateral=max(cash - buying_power, 0.0),
+        extra={k: float(payload[k]) for k in ("equity", "portfolio_value") if payload.get(k)},
+    )
+
+
+class AlpacaBroker:
+    """Alpaca orders, positions and account. Paper trading is always allowed; the live
+    endpoint refuses to send or cancel unless ``WHEELFLOW_LIVE_TRADING=true``. Alpaca keeps our
+    ``client_order_id``, so ``submit`` looks it up first and never sends an order twice."""
+
+    name = "alpaca"
+
+    def __init__(self, settings: Settings, transport: httpx.MockTransport | None = None) -> None:
+        # 403 on the order API means "not enough buying power", not bad keys.
+        self.client = _client(
+            settings, trading_url(settings), transport, auth_statuses=frozenset({401})
+        )
+        self.live = not settings.alpaca_paper
+        self.live_trading = settings.live_trading
+
+    def status(self, client_order_id: str) -> OrderState | None:
+        try:
+            payload = self.client.get_json(
+                "/v2/orders:by_client_order_id", {"client_order_id": client_order_id}
+            )
+        except ProviderHTTPError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return parse_order(payload)
+
+    def submit(self, order: OrderRequest) -> OrderState:
+        problem = check_order(order)
+        if problem:
+            return OrderState(order.client_order_id, None, "rejected", message=problem)
+        if self.live:
+            require_live_trading(self.live_trading, "alpaca")
+        existing = self.status(order.client_order_id)
+        if existing is not None:
+            return existing
+        body: dict[str, Any] = {
+            "symbol": order.occ_symbol if order.is_option else order.symbol,
+            "qty": str(order.quantity),
+            "side": _SIDE[order.side],
+            "type": order.order_type,
+            "time_in_force": order.time_in_force,
+            "client_order_id": order.client_order_id,
+        }
+        if order.is_option:
+            body["position_intent"] = order.side
+        if order.order_type == "limit" and order.limit_price is not None:
+            body["limit_price"] = f"{order.limit_price:.2f}"
+        try:
+            payload = self.client.request_json("POST", "/v2/orders", json=body, idempotent=False)
+        except ProviderUnreachable as exc:
+            raise BrokerTimeout(str(exc), provider="alpaca") from None
+        except ProviderHTTPError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            return OrderState(order.client_order_id, None, "rejected", message=str(exc))
+        return parse_order(payload)
+
+    def cancel(self, client_order_id: str) -> OrderState:
+        state = self.status(client_order_id)
+        if state is None:
+            raise ProviderError(f"alpaca: no order {client_order_id}", provider="alpaca")
+        if state.is_final:
+            return state
+        if self.live:
+            require_live_trading(self.live_trading, "alpaca")
+        self.client.request_json("DELETE", f"/v2/orders/{state.broker_order_id}")
+        return self.status(client_order_id) or state
+
+    def positions(self, account: str) -> list[BrokerPosition]:
+        return parse_positions(self.client.get_json("/v2/positions"), account)
+
+    def balances(self, account: str) -> Balances:
+        return parse_account(self.client.get_json("/v2/account"), account)
