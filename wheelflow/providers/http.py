@@ -70,6 +70,33 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+class _RedactingFilter(logging.Filter):
+    """Redacts every registered secret from records of the loggers it is attached to (httpx
+    logs full request URLs at INFO)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            cleaned = redact(message, sorted(self.secrets))
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
+
+
+_LOG_FILTER = _RedactingFilter()
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(_LOG_FILTER)
+
+
+def register_secrets(secrets: Sequence[str]) -> None:
+    """Have third-party HTTP loggers redact ``secrets`` too."""
+    _LOG_FILTER.secrets.update(s for s in secrets if s and len(s) >= 4)
+
+
 # --------------------------------------------------------------------------- rate limiting
 
 
@@ -198,6 +225,7 @@ class ProviderClient:
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers or {})
         self.secrets = tuple(s for s in secrets if s)
+        register_secrets(self.secrets)
         self.auth_settings = auth_settings
         self.auth_statuses = auth_statuses  # Alpaca's order API uses 403 for buying power
         self.timeout = timeout
