@@ -1,0 +1,273 @@
+"""European implied volatility and greeks over whole option chains (vectorized, chunked).
+
+Units as in :mod:`wheelflow.pricing.black_scholes`: ``price`` in currency per share, ``t`` in
+years, rates continuously compounded, the result ``sigma`` annualised. Every contract gets a
+status code (see :data:`STATUS_NAMES`); the functions never raise on bad data and never warn.
+
+Method (per chunk of ``CHUNK`` contracts, so the temporaries stay in cache): normalise each quote
+to an out-of-the-money Black call (Jaeckel 2015), guess the total volatility from a table, take one
+fourth-order Householder step, then evaluate the normal CDFs once more at the result. That last
+evaluation both verifies convergence (Newton distance below 1e-9 relative) and yields the
+greeks; the rare contracts that fail the check get more steps and, failing that, bisection
+(:mod:`wheelflow.pricing.normalised`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+from wheelflow.pricing import normalised
+from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
+from wheelflow.pricing.black_scholes import GREEK_NAMES
+
+STATUS_NAMES = (
+    "ok",
+    "below_intrinsic",
+    "above_upper_bound",
+    "expired",
+    "bad_input",
+    "no_convergence",
+)
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE = range(6)
+CHUNK = 1 << 15
+_VERIFIED_RELATIVE_DISTANCE = 1e-9
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
+_STATUS_ARRAY = np.array(STATUS_NAMES)
+
+
+def status_names(codes: ArrayLike) -> NDArray[np.str_]:
+    """Map int8 status codes to their names ("ok", "below_intrinsic", ...)."""
+    return _STATUS_ARRAY[np.asarray(codes, dtype=np.intp)]
+
+
+def implied_volatility(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    exercise: str = "european",
+    *,
+    return_status: bool = False,
+) -> FloatArray | tuple[FloatArray, NDArray[np.str_]]:
+    """Annualised implied volatility per contract; NaN where no volatility fits the price.
+
+    With ``return_status=True`` returns ``(sigma, status)`` where status holds one of
+    :data:`STATUS_NAMES` per contract. ``exercise="american"`` inverts the
+    Bjerksund-Stensland (2002) price instead (see :mod:`wheelflow.pricing.american`).
+    """
+    if exercise == "american":
+        from wheelflow.pricing.american import american_implied_volatility
+
+        sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
+    elif exercise == "european":
+        sigma, codes, _ = _solve(price, spot, strike, t, r, q, is_call, with_greeks=False)
+    else:
+        raise ValueError(f"exercise must be 'european' or 'american', got {exercise!r}")
+    if return_status:
+        return sigma, status_names(codes)
+    return sigma
+
+
+def implied_volatility_status(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    exercise: str = "european",
+) -> NDArray[np.str_]:
+    """Why each contract has (or lacks) an implied volatility: one of :data:`STATUS_NAMES`."""
+    result = implied_volatility(price, spot, strike, t, r, q, is_call, exercise, return_status=True)
+    assert isinstance(result, tuple)
+    return result[1]
+
+
+def iv_and_greeks(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+) -> dict[str, NDArray[np.float64] | NDArray[np.str_]]:
+    """European implied volatility, its status and the BSM greeks at it, in one pass.
+
+    Keys: ``iv`` (annualised), ``status`` (names), ``delta``, ``gamma``, ``theta`` (per calendar
+    day), ``vega`` and ``rho`` (per 1 percentage point) as in
+    :func:`wheelflow.pricing.black_scholes.greeks`. Greeks are NaN where the status is not "ok".
+    """
+    sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
+    out: dict[str, NDArray[np.float64] | NDArray[np.str_]] = {
+        "iv": sigma,
+        "status": status_names(codes),
+    }
+    out.update(greeks)
+    return out
+
+
+def _solve(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    with_greeks: bool,
+) -> tuple[FloatArray, NDArray[np.int8], dict[str, FloatArray]]:
+    """Broadcast the inputs, run :func:`_solve_chunk` over cache-sized slices, reshape back."""
+    floats = [as_float(a) for a in (price, spot, strike, t, r, q)]
+    call = as_call_flags(is_call)
+    *floats_b, call_b = np.broadcast_arrays(*floats, call)
+    shape = call_b.shape
+    flat = [a.reshape(-1) for a in floats_b]
+    flat_call = call_b.reshape(-1)
+    n = flat_call.size
+    sigma = np.empty(n)
+    codes = np.empty(n, dtype=np.int8)
+    greeks = {name: np.empty(n) for name in GREEK_NAMES} if with_greeks else {}
+    with np.errstate(all="ignore"):
+        for start in range(0, n, CHUNK):
+            part = slice(start, start + CHUNK)
+            _solve_chunk(
+                *(a[part] for a in flat),
+                flat_call[part],
+                sigma[part],
+                codes[part],
+                {name: g[part] for name, g in greeks.items()},
+            )
+    return (
+        sigma.reshape(shape),
+        codes.reshape(shape),
+        {name: g.reshape(shape) for name, g in greeks.items()},
+    )
+
+
+def _solve_chunk(
+    price: FloatArray,
+    spot: FloatArray,
+    strike: FloatArray,
+    t: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    call: BoolArray,
+    out_sigma: FloatArray,
+    out_codes: NDArray[np.int8],
+    out_greeks: dict[str, FloatArray],
+) -> None:
+    """Solve one chunk in place (1-D views). Caller sets ``np.errstate(all="ignore")``."""
+    # Non-finite anywhere makes the sum non-finite (a sum beyond 1e308 counts as bad too).
+    finite = np.isfinite(price + spot + strike + t + r + q)
+    valid = finite & (spot > 0.0) & (strike > 0.0) & (price >= 0.0)
+
+    # Normalisation (Jaeckel 2015, section 2): x = ln(F/K), beta = P / (D sqrt(F K)); the
+    # intrinsic value is stripped in currency units first, as LetsBeRational does, so a quote
+    # generated as intrinsic + time value comes back with the same rounding.
+    discount = np.exp(-r * t)
+    forward = spot * np.exp((r - q) * t)
+    x = np.log(forward / strike)
+    exp_half_x = np.sqrt(forward / strike)
+    sqrt_fk = strike * exp_half_x
+    undiscounted = price / discount
+    itm = (forward > strike) == call  # at F == K the intrinsic value is 0 either way
+    intrinsic = np.abs(forward - strike) * itm
+    time_value = undiscounted - intrinsic
+    # A quote within rounding of its intrinsic value has zero time value, not "below intrinsic".
+    np.copyto(time_value, 0.0, where=(time_value < 0.0) & (time_value >= -4e-16 * undiscounted))
+    beta_otm = time_value / sqrt_fk
+    inv_exp_half_x = 1.0 / exp_half_x
+    b_max = np.minimum(exp_half_x, inv_exp_half_x)  # exp(-|x|/2): bound of the OTM call
+    inv_b_max = np.maximum(exp_half_x, inv_exp_half_x)
+
+    codes = np.zeros(price.shape, dtype=np.int8)
+    codes[beta_otm >= b_max] = ABOVE_UPPER_BOUND
+    codes[beta_otm < 0.0] = BELOW_INTRINSIC
+    codes[t <= 0.0] = EXPIRED
+    codes[~valid] = BAD_INPUT
+    work = (codes == OK) & (beta_otm > 0.0)
+    idle = ~work
+
+    # Harmless values in the lanes that are not solved, so the table lookup stays in bounds.
+    xn = -np.abs(x)
+    np.copyto(xn, -0.5, where=idle)
+    bn = np.copy(beta_otm)
+    np.copyto(bn, 0.5, where=idle)
+    np.copyto(b_max, np.exp(-0.25), where=idle)
+    np.copyto(inv_b_max, np.exp(0.25), where=idle)
+    ln_bn = np.log(bn)
+
+    s = normalised.initial_guess(-xn, ln_bn - 0.5 * xn)
+    s += normalised.householder_step(xn, s, ln_bn, b_max, inv_b_max)
+
+    # One more CDF evaluation at the result: convergence check and greeks share it.
+    h = xn / s
+    half_s = 0.5 * s
+    n1 = ndtr(h + half_s)
+    n2 = ndtr(h - half_s)
+    b_prime = _INV_SQRT_2PI * np.exp(-0.5 * (h * h + half_s * half_s))
+    distance = (bn - (b_max * n1 - inv_b_max * n2)) / b_prime
+    settled = np.abs(distance) <= _VERIFIED_RELATIVE_DISTANCE * s  # False for NaN
+    retry = np.flatnonzero(work & ~settled)
+    if retry.size:
+        start = np.where(np.isfinite(s[retry]) & (s[retry] > 0.0), s[retry], 1.0)
+        s_retry, ok_retry = normalised.refine(xn[retry], bn[retry], start, iterations=3)
+        s[retry] = s_retry
+        h[retry] = h_r = xn[retry] / s_retry
+        half_s[retry] = 0.5 * s_retry
+        n1[retry] = ndtr(h_r + 0.5 * s_retry)
+        n2[retry] = ndtr(h_r - 0.5 * s_retry)
+        b_prime[retry] = _INV_SQRT_2PI * np.exp(-0.5 * (h_r * h_r + 0.25 * s_retry * s_retry))
+        codes[retry[~ok_retry]] = NO_CONVERGENCE
+
+    unsolved = codes != OK
+    any_unsolved = bool(unsolved.any())
+    np.copyto(s, 0.0, where=idle)  # zero time value: sigma 0
+    sqrt_t = np.sqrt(t)
+    sigma = np.divide(s, sqrt_t, out=out_sigma)
+    if any_unsolved:
+        sigma[unsolved] = np.nan
+    out_codes[:] = codes
+    if not out_greeks:
+        return
+
+    # BSM greeks from the normalised quantities (vollib conventions, Hull 2018 ch. 19):
+    # S e^{-qt} phi(d1) = D sqrt(FK) b'(s); N(theta d1), N(theta d2) via parity for ITM quotes.
+    if not work.all():
+        np.copyto(n1, 0.0, where=idle)
+        np.copyto(n2, 0.0, where=idle)
+        np.copyto(b_prime, 0.0, where=idle)
+    # With d1n = h + s/2 and d2n = h - s/2 of the OTM call: an OTM call has N(d1) = N(d1n),
+    # an ITM call N(d1) = 1 - N(d2n); for puts the roles of d1 and d2 swap.
+    one_minus_n1 = 1.0 - n1
+    lost = np.flatnonzero(n1 > 0.5)  # 1 - n1 would lose relative precision
+    if lost.size:
+        one_minus_n1[lost] = ndtr(-(h[lost] + half_s[lost]))
+    first = np.where(itm, 1.0 - n2, n1)
+    second = np.where(itm, one_minus_n1, n2)
+    cdf_d1 = np.where(call, first, second)  # N(theta d1)
+    cdf_d2 = np.where(call, second, first)  # N(theta d2)
+    sign = np.where(call, 0.01, -0.01)  # rho and vega are per percentage point
+    strike_pv = strike * discount
+    spot_pdf = strike_pv * exp_half_x * b_prime  # S e^{-qt} phi(d1)
+    dividend_discount = strike_pv * exp_half_x * exp_half_x / spot  # e^{-qt} = D F / S
+    np.multiply(sign * 100.0 * dividend_discount, cdf_d1, out=out_greeks["delta"])
+    with_s = np.where(s > 0.0, s, np.inf)  # gamma -> 0 as s -> 0 (price at intrinsic)
+    np.divide(spot_pdf, spot * spot * with_s, out=out_greeks["gamma"])
+    np.multiply(spot_pdf, 0.01 * sqrt_t, out=out_greeks["vega"])
+    theta = out_greeks["theta"]
+    np.multiply(q * spot * dividend_discount, cdf_d1, out=theta)
+    theta -= r * strike_pv * cdf_d2
+    theta *= sign * (100.0 / 365.0)
+    theta -= spot_pdf * sigma / (730.0 * sqrt_t)
+    np.multiply(sign * t * strike_pv, cdf_d2, out=out_greeks["rho"])
+    if any_unsolved:
+        for values in out_greeks.values():
+            values[unsolved] = np.nan
