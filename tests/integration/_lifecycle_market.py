@@ -1,0 +1,68 @@
+"""A hand-made market for lifecycle tests: stored quotes the paper broker fills against."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from wheelflow.db import transaction, upsert_frame
+from wheelflow.occ import occ_symbol
+
+SYMBOL = "XYZ"
+EXPIRY = dt.date(2026, 12, 18)
+DAY1 = dt.datetime(2026, 12, 1, 21, 0)  # snapshot times, naive UTC
+
+
+def put_occ(strike: float = 50.0, expiry: dt.date = EXPIRY) -> str:
+    return occ_symbol(SYMBOL, expiry, "P", strike)
+
+
+def call_occ(strike: float = 52.0, expiry: dt.date = EXPIRY) -> str:
+    return occ_symbol(SYMBOL, expiry, "C", strike)
+
+
+def store_quote(
+    engine: Engine,
+    at: dt.datetime,
+    last: float,
+    options: dict[str, tuple[float, float]] | None = None,
+    prev_close: float | None = None,
+) -> None:
+    """The underlying's quote and the given options' (bid, ask) at snapshot ``at``."""
+    quotes = pd.DataFrame(
+        {
+            "snapshot_at": [at],
+            "symbol": [SYMBOL],
+            "bid": [last - 0.01],
+            "ask": [last + 0.01],
+            "last": [last],
+            "prev_close": [prev_close if prev_close is not None else last],
+            "volume": [1_000_000],
+            "quote_time": [at],
+            "provider": ["test"],
+        }
+    )
+    rows = []
+    for occ, (bid, ask) in (options or {}).items():
+        rows.append(
+            {
+                "snapshot_at": at,
+                "occ_symbol": occ,
+                "underlying": SYMBOL,
+                "expiration": pd.Timestamp(dt.datetime.strptime(occ[3:9], "%y%m%d")),
+                "strike": int(occ[-8:]) / 1000.0,
+                "right": occ[9],
+                "bid": bid,
+                "ask": ask,
+                "open_interest": 1000,
+                "underlying_price": last,
+                "iv_status": "ok",
+                "provider": "test",
+            }
+        )
+    with transaction(engine) as conn:
+        upsert_frame(conn, "underlying_quotes", quotes)
+        if rows:
+            upsert_frame(conn, "option_snapshots", pd.DataFrame(rows))

@@ -1,0 +1,54 @@
+"""Position sizing and limit prices for the wheel (USD; option prices per share)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from wheelflow.strategy.config import WheelConfig
+from wheelflow.strategy.wheel import SHARES_PER_CONTRACT
+
+
+def contracts_for_allocation(allocation: float, strike: float, available_cash: float) -> int:
+    """Cash-secured puts: floor(min(allocation, available cash) / (strike x 100)), never < 0.
+
+    Fully collateralized: the result never commits more than ``available_cash``.
+    """
+    if strike <= 0 or not math.isfinite(strike):
+        return 0
+    budget = min(allocation, available_cash)
+    if budget <= 0:
+        return 0
+    return math.floor(budget / (strike * SHARES_PER_CONTRACT) + 1e-9)
+
+
+def covered_call_contracts(shares: int) -> int:
+    """One call per 100 shares held (no naked calls)."""
+    return max(shares, 0) // SHARES_PER_CONTRACT
+
+
+def symbol_allocation(symbol: str, equity: float, config: WheelConfig) -> float:
+    """USD the wheel may commit to ``symbol``: its weight, capped by ``max_allocation``."""
+    weight = config.symbol_weights.get(symbol, config.default_weight)
+    return max(equity, 0.0) * min(weight, config.max_allocation)
+
+
+def limit_price(
+    bid: float,
+    ask: float,
+    side: Literal["sell", "buy"],
+    slippage: float,
+    mode: Literal["mid", "bid_ask"] = "mid",
+) -> float:
+    """Limit per share: mid less (sell) / plus (buy) ``slippage`` x half-spread, to the cent.
+
+    Rounded in the direction that keeps the order marketable at that price (down for sells, up
+    for buys). ``bid_ask`` mode takes the touch (bid for sells, ask for buys).
+    """
+    if mode == "bid_ask":
+        return round(bid if side == "sell" else ask, 2)
+    mid = (bid + ask) / 2.0
+    half = (ask - bid) / 2.0
+    if side == "sell":
+        return max(math.floor((mid - slippage * half) * 100 + 1e-6) / 100, 0.0)
+    return math.ceil((mid + slippage * half) * 100 - 1e-6) / 100
