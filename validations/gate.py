@@ -139,8 +139,8 @@ def run_gate(
     reasons: dict[int, list[str]] = {}
     if extra_reasons is not None:
         for i, why in enumerate(extra_reasons.reset_index(drop=True)):
-            if why:
-                reasons.setdefault(i, []).append(str(why))
+            if isinstance(why, str) and why:  # None/NaN (pandas 3 maps None to NaN) = clean
+                reasons.setdefault(i, []).append(why)
 
     summaries: list[dict[str, Any]] = []
     failure: str | None = None

@@ -112,7 +112,8 @@ def chains_suite() -> Suite:
 
 
 def greeks_suite() -> Suite:
-    put, call = 'right=="P"', 'right=="C"'
+    """IV in (0, 5]; delta in [-1, 0] for puts and [0, 1] for calls, checked as
+    ``directional_delta`` (delta for calls, -delta for puts) in [0, 1]; gamma >= 0."""
     return Suite(
         "greeks",
         (
@@ -123,23 +124,7 @@ def greeks_suite() -> Suite:
             ),
             Expect(
                 "ExpectColumnValuesToBeBetween",
-                {
-                    "column": "delta",
-                    "min_value": -1,
-                    "max_value": 0,
-                    "row_condition": put,
-                    "condition_parser": "pandas",
-                },
-            ),
-            Expect(
-                "ExpectColumnValuesToBeBetween",
-                {
-                    "column": "delta",
-                    "min_value": 0,
-                    "max_value": 1,
-                    "row_condition": call,
-                    "condition_parser": "pandas",
-                },
+                {"column": "directional_delta", "min_value": 0, "max_value": 1},
             ),
             Expect("ExpectColumnValuesToBeBetween", {"column": "gamma", "min_value": 0}),
             Expect("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),

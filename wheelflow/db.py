@@ -122,13 +122,32 @@ def _python_rows(
             arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
             arr[s.isna().to_numpy()] = None
         else:
-            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
-            if sqlite:
-                arr = np.array([_sqlite_scalar(v) for v in arr], dtype=object)
-            else:
-                arr[pd.isna(s).to_numpy()] = None
+            # Element by element: values may be lists/dicts (JSON columns), never broadcast.
+            values = s.astype(object).to_numpy()
+            arr = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                arr[i] = _sqlite_scalar(v) if sqlite else _null_if_missing(v)
         prepared[col] = arr
     return list(zip(*(prepared[c] for c in columns), strict=True))
+
+
+def _null_if_missing(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """json.dumps fallback for NumPy and pandas values inside JSON columns."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def _sqlite_scalar(value: Any) -> Any:
@@ -151,16 +170,19 @@ def upsert_frame(
     frame: pd.DataFrame,
     *,
     update: bool = True,
+    conflict_columns: Sequence[str] | None = None,
 ) -> int:
-    """Insert ``frame`` into ``table_name``; rows whose primary key exists are updated (or kept).
+    """Insert ``frame`` into ``table_name``; rows whose key exists are updated (or kept).
 
-    Only the frame's columns that exist in the table are written. Runs in the caller's
-    transaction. Returns the number of rows sent.
+    The key is the primary key, or ``conflict_columns`` (a unique constraint, e.g. the
+    ``dedup_key`` of alerts, whose surrogate ``id`` the database assigns). Only the frame's
+    columns that exist in the table are written. Runs in the caller's transaction. Returns the
+    number of rows sent.
     """
     if frame.empty:
         return 0
     tbl = table(table_name)
-    key_cols = [c.name for c in tbl.primary_key.columns]
+    key_cols = list(conflict_columns or [c.name for c in tbl.primary_key.columns])
     columns = [c.name for c in tbl.columns if c.name in frame.columns]
     missing_keys = [k for k in key_cols if k not in columns]
     if missing_keys:
@@ -202,7 +224,10 @@ def _upsert_sqlite(
         import json
 
         rows = [
-            tuple(json.dumps(v) if i in json_idx and v is not None else v for i, v in enumerate(r))
+            tuple(
+                json.dumps(v, default=_json_default) if i in json_idx and v is not None else v
+                for i, v in enumerate(r)
+            )
             for r in rows
         ]
     raw = conn.connection.driver_connection
@@ -239,7 +264,9 @@ def _upsert_postgres(
         cur.execute(f'TRUNCATE "{tmp}"')
         out = frame[list(columns)].copy()
         for c in json_cols:
-            out[c] = out[c].map(lambda v: None if v is None else json.dumps(v))
+            out[c] = out[c].map(
+                lambda v: None if v is None else json.dumps(v, default=_json_default)
+            )
         for c in columns:
             if pd.api.types.is_datetime64_any_dtype(out[c]) and getattr(out[c].dt, "tz", None):
                 out[c] = out[c].dt.tz_convert("UTC").dt.tz_localize(None)

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     provider: Literal["synthetic", "tradier", "alpaca", "cboe", "files"] = "synthetic"
     synthetic_seed: int = 42
     synthetic_universe_size: int = Field(default=30, ge=1, le=20000)
-    exercise_style: Literal["american", "european"] = "european"
+    # "auto": the provider's own style (american for US equity options, european for synthetic)
+    exercise_style: Literal["auto", "american", "european"] = "auto"
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)

@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("n_contracts", sa.Integer(), nullable=True),
         sa.Column("n_rankings", sa.Integer(), nullable=True),
         sa.Column("stage_seconds", sa.JSON(), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_pipeline_runs")),
     )

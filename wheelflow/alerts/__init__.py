@@ -1,0 +1,1 @@
+"""Alert rules, channels and de-duplication."""

@@ -1,0 +1,1 @@
+"""Portfolio risk metrics and limits."""
