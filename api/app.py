@@ -1,0 +1,152 @@
+"""The Litestar application factory: ``create_app(settings=None, engine=None)``.
+
+The app holds one SQLAlchemy engine (SQLite or PostgreSQL); handlers are sync functions run in
+the thread pool, each calling one function of ``wheelflow.queries`` / ``wheelflow.security``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy import Engine
+
+from api.auth import WheelflowAuthMiddleware
+from api.controllers.admin import AdminController
+from api.controllers.market import MarketController
+from api.controllers.operations import OperationsController
+from api.controllers.portfolio import PortfolioController
+from api.controllers.session import SessionController
+from api.controllers.system import SystemController
+from api.controllers.webhooks import WebhookController
+from api.errors import EXCEPTION_HANDLERS
+from wheelflow import __version__
+from wheelflow.db import ensure_schema, make_engine
+from wheelflow.security import load_or_create_jwt_secret
+from wheelflow.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PipelineTrigger = Callable[[list[str]], str | None]
+RATE_LIMITED = {
+    "/auth/login": "login",
+    "/auth/refresh": "login",
+    "/webhooks/tradingview": "webhook",
+}
+
+
+def prefect_deployment_trigger(deployment: str) -> PipelineTrigger:
+    """A trigger starting ``deployment`` ("flow/deployment") for the symbols, not waiting."""
+
+    def trigger(symbols: list[str]) -> str | None:
+        from prefect.deployments import run_deployment
+
+        flow_run = run_deployment(name=deployment, parameters={"symbols": symbols}, timeout=0)
+        return str(flow_run.id)
+
+    return trigger
+
+
+def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
+    """Per client address, for the paths of ``group`` only (login+refresh, or the webhook)."""
+
+    def applies(request: Request[Any, Any, Any]) -> bool:
+        return RATE_LIMITED.get(request.url.path) == group
+
+    return RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        check_throttle_handler=applies,
+        identifier_for_request=lambda request: f"{group}:{get_remote_address(request)}",
+        store=f"rate_limit_{group}",
+    ).middleware
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    trigger_pipeline: PipelineTrigger | None = None,
+) -> Litestar:
+    """Build the API over ``engine`` (default: the configured database, migrated at start-up).
+
+    ``trigger_pipeline`` starts a pipeline run for a list of symbols and returns its id; by
+    default it runs the Prefect deployment named by WHEELFLOW_PREFECT_DEPLOYMENT, if set.
+    """
+    settings = settings or get_settings()
+    own_engine = engine is None
+    engine = engine or make_engine(settings.resolved_database_url)
+    if trigger_pipeline is None and settings.prefect_deployment:
+        trigger_pipeline = prefect_deployment_trigger(settings.prefect_deployment)
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "jwt_secret": load_or_create_jwt_secret(
+                settings.jwt_secret.get_secret_value(), settings.data_dir
+            ),
+            "trigger_pipeline": trigger_pipeline,
+        }
+    )
+
+    def provide_engine() -> Engine:
+        return engine
+
+    def on_startup() -> None:
+        if own_engine:
+            ensure_schema(engine)
+
+    def on_shutdown() -> None:
+        if own_engine:
+            engine.dispose()
+
+    openapi = OpenAPIConfig(
+        title="wheelflow API",
+        version=__version__,
+        description="Rankings, chains, positions, risk and alerts of the wheelflow pipeline.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "ApiKey": SecurityScheme(
+                    type="apiKey", name="X-API-Key", security_scheme_in="header"
+                ),
+            }
+        ),
+        security=[{"BearerToken": []}, {"ApiKey": []}],
+    )
+    return Litestar(
+        route_handlers=[
+            SystemController,
+            SessionController,
+            AdminController,
+            MarketController,
+            PortfolioController,
+            OperationsController,
+            WebhookController,
+        ],
+        state=state,
+        dependencies={"engine": Provide(provide_engine, sync_to_thread=False)},
+        middleware=[
+            _rate_limit("login", settings.login_rate_per_minute),
+            _rate_limit("webhook", settings.webhook_rate_per_minute),
+            DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins)
+        if settings.cors_origins
+        else None,
+        request_max_body_size=settings.api_max_body_bytes,
+        openapi_config=openapi,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+    )

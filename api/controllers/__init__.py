@@ -1,0 +1,1 @@
+"""Litestar controllers: thin handlers over ``wheelflow.queries`` and ``wheelflow.security``."""

@@ -1,0 +1,55 @@
+"""Exception handlers: wheelflow's domain errors become 4xx JSON bodies that name the field."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from wheelflow.errors import WheelflowError
+from wheelflow.queries import NotFound, QueryInputError
+from wheelflow.security import AuthenticationFailed
+
+log = logging.getLogger(__name__)
+
+
+def _body(status: int, detail: str, extra: list[dict[str, Any]] | None = None) -> Response[Any]:
+    content: dict[str, Any] = {"status_code": status, "detail": detail}
+    if extra:
+        content["extra"] = extra
+    return Response(content, status_code=status)
+
+
+def query_input_error(_: Request[Any, Any, Any], exc: QueryInputError) -> Response[Any]:
+    return _body(400, f"Validation failed: {exc}", [{"key": exc.field, "message": exc.message}])
+
+
+def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    return _body(404, str(exc))
+
+
+def authentication_failed(_: Request[Any, Any, Any], exc: AuthenticationFailed) -> Response[Any]:
+    return _body(401, str(exc))
+
+
+def wheelflow_error(_: Request[Any, Any, Any], exc: WheelflowError) -> Response[Any]:
+    return _body(400, str(exc))
+
+
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HTTPException):
+        return _body(
+            exc.status_code, exc.detail, exc.extra if isinstance(exc.extra, list) else None
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _body(500, "internal error (logged)")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    QueryInputError: query_input_error,
+    NotFound: not_found,
+    AuthenticationFailed: authentication_failed,
+    WheelflowError: wheelflow_error,
+}
