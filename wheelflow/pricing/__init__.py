@@ -8,6 +8,7 @@ from __future__ import annotations
 from wheelflow.pricing.black_scholes import GREEK_NAMES, greeks, price
 from wheelflow.pricing.implied_vol import (
     STATUS_NAMES,
+    IVStatus,
     implied_volatility,
     implied_volatility_status,
     iv_and_greeks,
@@ -17,6 +18,7 @@ from wheelflow.pricing.implied_vol import (
 __all__ = [
     "GREEK_NAMES",
     "STATUS_NAMES",
+    "IVStatus",
     "greeks",
     "implied_volatility",
     "implied_volatility_status",

@@ -14,6 +14,8 @@ greeks; the rare contracts that fail the check get more steps and, failing that,
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
@@ -22,15 +24,22 @@ from wheelflow.pricing import normalised
 from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
 from wheelflow.pricing.black_scholes import GREEK_NAMES
 
-STATUS_NAMES = (
-    "ok",
-    "below_intrinsic",
-    "above_upper_bound",
-    "expired",
-    "bad_input",
-    "no_convergence",
+
+class IVStatus(IntEnum):
+    """Why a contract has (or lacks) an implied volatility; stored as int8 codes."""
+
+    OK = 0  # solved (sigma 0 when the price equals the intrinsic value)
+    BELOW_INTRINSIC = 1  # price below the intrinsic value of the forward
+    ABOVE_UPPER_BOUND = 2  # price at or above the no-arbitrage bound (S e^{-qt} / K e^{-rt})
+    EXPIRED = 3  # t <= 0
+    BAD_INPUT = 4  # non-finite input, spot or strike <= 0, negative price
+    NO_CONVERGENCE = 5  # the solver did not settle (not seen in testing)
+
+
+STATUS_NAMES = tuple(status.name.lower() for status in IVStatus)
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE = (
+    int(status) for status in IVStatus
 )
-OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE = range(6)
 CHUNK = 1 << 15
 _VERIFIED_RELATIVE_DISTANCE = 1e-9
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
@@ -97,17 +106,19 @@ def iv_and_greeks(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
-) -> dict[str, NDArray[np.float64] | NDArray[np.str_]]:
+) -> dict[str, NDArray[np.float64] | NDArray[np.int8]]:
     """European implied volatility, its status and the BSM greeks at it, in one pass.
 
-    Keys: ``iv`` (annualised), ``status`` (names), ``delta``, ``gamma``, ``theta`` (per calendar
+    Keys: ``iv`` (annualised), ``status`` (int8 :class:`IVStatus` codes; names via
+    :func:`status_names`, kept as codes because mapping a million strings costs more than the
+    greeks), ``delta``, ``gamma``, ``theta`` (per calendar
     day), ``vega`` and ``rho`` (per 1 percentage point) as in
     :func:`wheelflow.pricing.black_scholes.greeks`. Greeks are NaN where the status is not "ok".
     """
     sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
-    out: dict[str, NDArray[np.float64] | NDArray[np.str_]] = {
+    out: dict[str, NDArray[np.float64] | NDArray[np.int8]] = {
         "iv": sigma,
-        "status": status_names(codes),
+        "status": codes,
     }
     out.update(greeks)
     return out

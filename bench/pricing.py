@@ -1,0 +1,213 @@
+"""Pricing-engine benchmark: implied volatility (and greeks) throughput, single thread.
+
+Run: ``.venv/bin/python bench/pricing.py [--sizes 1e4,1e5,1e6] [--repeats 3]``
+
+Prints, for each N, seconds and contracts/s for: one plain vectorized BSM price pass (the
+yardstick), wheelflow IV alone, wheelflow IV + greeks, pyvolr (Rust; skipped if not installed)
+and vollib's scalar loop (timed on a subsample and extrapolated). Best of ``--repeats`` runs.
+Peak memory: tracemalloc peak of the largest wheelflow IV + greeks call, and the process maxrss.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+    os.environ[_var] = "1"  # single thread everywhere, before numpy / pyvolr load
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.special import ndtr  # noqa: E402
+
+from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
+
+try:
+    from pyvolr import bs as pyvolr_bs
+except ImportError:  # pragma: no cover - optional comparison
+    pyvolr_bs = None
+
+VOLLIB_SAMPLE = 2000
+
+
+def market(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """Random chain: spot 1..500, K/S 0.5..2, t 1 day..2 years, sigma 0.05..3, q 0..5 %."""
+    rng = np.random.default_rng(seed)
+    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
+    strike = spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n))
+    t = np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n))
+    r = rng.uniform(0.0, 0.08, n)
+    q = rng.uniform(0.0, 0.05, n)
+    sigma = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n))
+    is_call = rng.random(n) < 0.5
+    value = price(spot, strike, t, r, q, sigma, is_call)
+    return {
+        "price": value,
+        "spot": spot,
+        "strike": strike,
+        "t": t,
+        "r": r,
+        "q": q,
+        "sigma": sigma,
+        "is_call": is_call,
+    }
+
+
+def plain_bsm_price(m: dict[str, np.ndarray]) -> np.ndarray:
+    """One textbook vectorized BSM price evaluation (no input checks): the yardstick."""
+    s, k, t, r, q, v = m["spot"], m["strike"], m["t"], m["r"], m["q"], m["sigma"]
+    vol_sqrt_t = v * np.sqrt(t)
+    d1 = (np.log(s / k) + (r - q) * t) / vol_sqrt_t + 0.5 * vol_sqrt_t
+    d2 = d1 - vol_sqrt_t
+    sign = np.where(m["is_call"], 1.0, -1.0)
+    return sign * (s * np.exp(-q * t) * ndtr(sign * d1) - k * np.exp(-r * t) * ndtr(sign * d2))
+
+
+def price_vega(m: dict[str, np.ndarray]) -> np.ndarray:
+    """BSM vega (per 1 percentage point) at the true sigma, for the agreement check only."""
+    g = greeks(m["spot"], m["strike"], m["t"], m["r"], m["q"], m["sigma"], m["is_call"])
+    return g["vega"]
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def vollib_seconds_per_contract(m: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Seconds per contract of vollib's scalar loop: IV alone, IV + five analytical greeks."""
+    from vollib.black_scholes_merton.greeks import analytical
+    from vollib.black_scholes_merton.implied_volatility import implied_volatility as vollib_iv
+
+    n = min(VOLLIB_SAMPLE, m["price"].size)
+    rows = list(
+        zip(
+            m["price"][:n],
+            m["spot"][:n],
+            m["strike"][:n],
+            m["t"][:n],
+            m["r"][:n],
+            m["q"][:n],
+            np.where(m["is_call"][:n], "c", "p"),
+            strict=True,
+        )
+    )
+
+    def iv_loop(with_greeks: bool) -> None:
+        for p, s, k, t, r, q, flag in rows:
+            try:
+                sigma = vollib_iv(p, s, k, t, r, q, flag)
+            except Exception:  # vollib raises on prices outside the bounds
+                continue
+            if with_greeks:
+                for greek in (
+                    analytical.delta,
+                    analytical.gamma,
+                    analytical.theta,
+                    analytical.vega,
+                    analytical.rho,
+                ):
+                    greek(flag, s, k, t, r, sigma, q)
+
+    iv_only = best_time(lambda: iv_loop(False), 1) / n
+    with_greeks = best_time(lambda: iv_loop(True), 1) / n
+    return iv_only, with_greeks
+
+
+def pyvolr_runs(m: dict[str, np.ndarray]) -> tuple[Callable[[], object], Callable[[], object]]:
+    assert pyvolr_bs is not None
+    flags = np.where(m["is_call"], 1, -1).astype(np.int8)
+    args = (flags, m["spot"], m["strike"], m["t"], m["r"])
+
+    def iv() -> np.ndarray:
+        return np.asarray(pyvolr_bs.implied_vol(m["price"], *args, m["q"], on_error="ignore"))
+
+    def iv_greeks() -> object:
+        sigma = iv()
+        return pyvolr_bs.greeks(*args, sigma, m["q"])
+
+    return iv, iv_greeks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1e4,1e5,1e6")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(float(v)) for v in args.sizes.split(",")]
+    warnings.simplefilter("ignore")  # pyvolr warns on unsolvable quotes; we time, not judge
+
+    print("single thread (OMP/OPENBLAS/MKL/RAYON_NUM_THREADS=1)")
+    if pyvolr_bs is None:
+        print("pyvolr: not installed, skipped")
+    implied_volatility(1.0, 100.0, 100.0, 0.5, 0.0, 0.0, True)  # build the guess table once
+    vollib_iv_s, vollib_all_s = vollib_seconds_per_contract(market(VOLLIB_SAMPLE, seed=99))
+    header = f"{'N':>9} {'method':<28} {'seconds':>9} {'contracts/s':>13} {'x BSM pass':>10}"
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        m = market(n)
+        reps = args.repeats if n < 1_000_000 else max(3, args.repeats // 2)
+        inputs = (m["price"], m["spot"], m["strike"], m["t"], m["r"], m["q"], m["is_call"])
+        timings: dict[str, float] = {
+            "BSM price pass (numpy)": best_time(lambda m=m: plain_bsm_price(m), reps),
+            "wheelflow IV": best_time(lambda i=inputs: implied_volatility(*i), reps),
+            "wheelflow IV+greeks": best_time(lambda i=inputs: iv_and_greeks(*i), reps),
+        }
+        if pyvolr_bs is not None:
+            iv, iv_greeks = pyvolr_runs(m)
+            timings["pyvolr IV"] = best_time(iv, reps)
+            timings["pyvolr IV+greeks"] = best_time(iv_greeks, reps)
+        timings["vollib IV (extrapolated)"] = vollib_iv_s * n
+        timings["vollib IV+greeks (extrap.)"] = vollib_all_s * n
+        base = timings["BSM price pass (numpy)"]
+        for name, seconds in timings.items():
+            print(
+                f"{n:>9} {name:<28} {seconds:>9.4f} {n / seconds:>13,.0f} {seconds / base:>10.2f}"
+            )
+        if pyvolr_bs is not None:
+            ours_iv, ours_all = timings["wheelflow IV"], timings["wheelflow IV+greeks"]
+            print(
+                f"{n:>9} throughput vs pyvolr: IV {timings['pyvolr IV'] / ours_iv:.2f}x, "
+                f"IV+greeks {timings['pyvolr IV+greeks'] / ours_all:.2f}x"
+            )
+            ours = implied_volatility(*inputs)
+            theirs = pyvolr_runs(m)[0]()
+            vega = price_vega(m)
+            # sigma is only determined where a 1e-10 move in it moves the price by > 1e-16 of it
+            both = np.isfinite(ours) & np.isfinite(theirs) & (100 * vega >= 1e-6 * m["price"])
+            print(
+                f"{n:>9} max |IV wheelflow - IV pyvolr| = {np.max(np.abs(ours - theirs)[both]):.2e}"
+                f" on the {both.sum()} contracts both solved with vega >= 1e-6 price"
+            )
+        print()
+    print(
+        f"vollib: scalar loop timed on {VOLLIB_SAMPLE} contracts, "
+        "per-contract time extrapolated to N"
+    )
+
+    m = market(sizes[-1])
+    inputs = (m["price"], m["spot"], m["strike"], m["t"], m["r"], m["q"], m["is_call"])
+    tracemalloc.start()
+    iv_and_greeks(*inputs)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"peak memory of wheelflow IV+greeks at N={sizes[-1]:,}: "
+        f"{peak / 2**20:.0f} MiB (tracemalloc)"
+    )
+    print(f"process max RSS (inputs, outputs, all libraries): {maxrss_mb:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
