@@ -64,7 +64,7 @@ def detect(conn: Connection) -> TimescaleSupport:
 def _daily_iv_select(bucket: str) -> str:
     return (
         f"SELECT {bucket} AS day, underlying, avg(iv) AS mean_iv, count(*) AS contracts "
-        "FROM option_snapshots WHERE iv IS NOT NULL GROUP BY 1, 2"
+        f"FROM option_snapshots WHERE iv IS NOT NULL GROUP BY {bucket}, underlying"
     )
 
 
