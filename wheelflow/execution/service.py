@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -51,10 +51,11 @@ class OrderOutcome:
     symbol: str
     side: str
     occ_symbol: str
-    status: str  # the order's status, or 'duplicate' when the id was already known
+    status: str  # the order's status (orders.status)
     reason: str | None = None
     fill_price: float | None = None  # USD per share
     quantity: int = 0
+    duplicate: bool = False  # the client order id was already known: nothing was sent
 
 
 def risk_check(
@@ -138,14 +139,17 @@ class PositionService:
             first = self._send(decision, decision.leg, equity)
             outcomes.append(first)
             if decision.roll_to is not None and first.status == "filled":
-                second = self._send(decision, decision.roll_to, equity)
+                second = self._send(decision, decision.roll_to, equity, rolling=True)
                 outcomes.append(second)
                 self._record_roll(decision, first, second)
             elif first.status == "filled":
                 self._record_fill(decision, decision.leg, first)
         return outcomes
 
-    def _send(self, decision: Decision, leg: Leg, equity: float) -> OrderOutcome:
+    def _send(
+        self, decision: Decision, leg: Leg, equity: float, *, rolling: bool = False
+    ) -> OrderOutcome:
+        """One leg; ``rolling``: the new leg of a roll, risk-checked as if the old one is gone."""
         cid = decision.client_order_id(leg)
         order = OrderRequest(
             client_order_id=cid,
@@ -159,16 +163,29 @@ class PositionService:
             reason=decision.reason,
         )
         with self.engine.connect() as conn:
-            existing = _order_status(conn, cid)
-        if existing is not None and existing != "pending":
-            return self._outcome(order, "duplicate", f"client order id known ({existing})")
-        if existing == "pending":
+            existing = _order_row(conn, cid)
+        if existing is not None and existing["status"] != "pending":
+            return OrderOutcome(
+                client_order_id=cid,
+                symbol=order.symbol,
+                side=order.side,
+                occ_symbol=order.occ_symbol or "",
+                status=str(existing["status"]),
+                reason=existing["reason"],
+                fill_price=existing["average_fill_price"],
+                quantity=int(existing["filled_quantity"] or 0),
+                duplicate=True,
+            )
+        if existing is not None:  # pending
             state = self.broker.status(cid)  # a previous run may have reached the broker
             if state is not None:
                 self._store(order, state)
                 return self._outcome(order, state.status, state.message, state)
         else:
             cycle = self.book().get(decision.symbol)
+            if rolling and cycle is not None:
+                flat = WheelState.LONG_STOCK if cycle.shares else WheelState.CASH
+                cycle = replace(cycle, state=flat, contracts=0, option_occ=None)
             reason = risk_check(leg, cycle, self.broker.balances(self.account), equity, self.config)
             if reason is not None:
                 self._insert(order, decision, leg, "rejected", f"risk: {reason}")
@@ -398,8 +415,16 @@ class PositionService:
         return transitions
 
 
-def _order_status(conn: Connection, client_order_id: str) -> str | None:
-    value: Any = conn.execute(
-        text("SELECT status FROM orders WHERE client_order_id = :c"), {"c": client_order_id}
-    ).scalar()
-    return None if value is None else str(value)
+def _order_row(conn: Connection, client_order_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            text(
+                "SELECT status, reason, average_fill_price, filled_quantity FROM orders "
+                "WHERE client_order_id = :c"
+            ),
+            {"c": client_order_id},
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
