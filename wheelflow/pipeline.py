@@ -34,7 +34,7 @@ from wheelflow.db import read_frame, transaction, upsert_frame
 from wheelflow.errors import DataQualityError
 from wheelflow.market_time import years_to_expiry
 from wheelflow.pricing import greeks as bsm_greeks
-from wheelflow.pricing import implied_volatility, iv_and_greeks
+from wheelflow.pricing import implied_volatility, iv_and_greeks, status_names
 from wheelflow.providers.base import CHAIN_COLUMNS, ChainFetch, MarketDataProvider, conform
 from wheelflow.risk.checks import check_risk, portfolio_state
 from wheelflow.settings import Settings
@@ -450,7 +450,10 @@ def compute_greeks(
     for col in ("delta", "gamma", "theta", "vega", "rho"):
         out[col] = np.asarray(result[col], dtype=float)
     out["iv"] = np.asarray(result["iv"], dtype=float)
-    out["iv_status"] = np.asarray(result["status"]).astype(str)
+    status = np.asarray(result["status"])
+    if np.issubdtype(status.dtype, np.integer):  # int8 codes from the one-pass solver
+        status = status_names(status)
+    out["iv_status"] = status.astype(str)
     return out
 
 

@@ -124,5 +124,7 @@ def configure_prefect_home(settings: Settings) -> None:
     if "PREFECT_HOME" not in os.environ and "PREFECT_API_URL" not in os.environ:
         settings.prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(settings.prefect_home)
+    # The ephemeral server needs ~6-11 s to start here; give a loaded machine room.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

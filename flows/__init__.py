@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only (which task after which, retries, gates, artifacts)."""
