@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
 
 from wheelflow.errors import WheelflowError
 from wheelflow.queries import NotFound, QueryInputError
 from wheelflow.security import AuthenticationFailed
-
-log = logging.getLogger(__name__)
 
 
 def _body(status: int, detail: str, extra: list[dict[str, Any]] | None = None) -> Response[Any]:
@@ -36,15 +32,6 @@ def authentication_failed(_: Request[Any, Any, Any], exc: AuthenticationFailed) 
 
 def wheelflow_error(_: Request[Any, Any, Any], exc: WheelflowError) -> Response[Any]:
     return _body(400, str(exc))
-
-
-def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, HTTPException):
-        return _body(
-            exc.status_code, exc.detail, exc.extra if isinstance(exc.extra, list) else None
-        )
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _body(500, "internal error (logged)")
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {

@@ -265,33 +265,41 @@ def rotate_refresh_token(
     its own (this one rolls back). Expired, revoked and unknown tokens raise AuthenticationFailed.
     """
     now = now or utcnow()
+    t = RefreshToken
     row = conn.execute(
-        select(RefreshToken, User.username, User.role, User.active)
-        .join(User, User.id == RefreshToken.user_id)
-        .where(RefreshToken.token_hash == token_digest(token))
+        select(
+            t.id,
+            t.user_id,
+            t.family_id,
+            t.expires_at,
+            t.used_at,
+            t.revoked_at,
+            User.username,
+            User.role,
+            User.active,
+        )
+        .join(User, User.id == t.user_id)
+        .where(t.token_hash == token_digest(token))
     ).first()
     if row is None:
         raise AuthenticationFailed("invalid refresh token")
-    record: RefreshToken = row[0]
-    if record.revoked_at is not None:
+    if row.revoked_at is not None:
         raise AuthenticationFailed("refresh token revoked")
-    if record.used_at is not None:
-        raise RefreshTokenReused(record.family_id)
-    if record.expires_at <= now:
+    if row.used_at is not None:
+        raise RefreshTokenReused(row.family_id)
+    if row.expires_at <= now:
         raise AuthenticationFailed("refresh token expired")
     if not row.active:
         raise AuthenticationFailed("user disabled")
     spent = conn.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == record.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
+        update(t).where(t.id == row.id, t.used_at.is_(None)).values(used_at=now)
     ).rowcount
     if spent != 1:  # a concurrent request spent it first
         raise AuthenticationFailed("refresh token already used")
     new_token = issue_refresh_token(
-        conn, record.user_id, lifetime=lifetime, family_id=record.family_id, now=now
+        conn, row.user_id, lifetime=lifetime, family_id=row.family_id, now=now
     )
-    return Principal(role=row.role, username=row.username, user_id=record.user_id), new_token
+    return Principal(role=row.role, username=row.username, user_id=row.user_id), new_token
 
 
 def revoke_family(conn: Connection, family_id: str, *, now: dt.datetime | None = None) -> int:
