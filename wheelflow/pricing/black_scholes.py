@@ -44,15 +44,19 @@ def price(
     s, k, tt, rr, qq, vol = (as_float(a) for a in (spot, strike, t, r, q, sigma))
     call = as_call_flags(is_call)
     with np.errstate(all="ignore"):
-        sign = np.where(call, 1.0, -1.0)
+        # Intrinsic value of the forward plus the out-of-the-money value, as LetsBeRational
+        # does (Jaeckel 2015, eq. 2.3): no cancellation for deep in-the-money contracts, and the
+        # IV solver inverts exactly this decomposition.
         discount = np.exp(-rr * tt)
         forward = s * np.exp((rr - qq) * tt)
         total_vol = vol * np.sqrt(tt)
-        d1 = np.log(forward / k) / total_vol + 0.5 * total_vol
-        d2 = d1 - total_vol
-        value = sign * discount * (forward * ndtr(sign * d1) - k * ndtr(sign * d2))
-        intrinsic = discount * np.maximum(sign * (forward - k), 0.0)
-        value = np.where(total_vol > 0.0, value, intrinsic)
+        h = -np.abs(np.log(forward / k)) / total_vol
+        half = 0.5 * total_vol
+        low, high = np.minimum(forward, k), np.maximum(forward, k)
+        time_value = low * ndtr(h + half) - high * ndtr(h - half)
+        time_value = np.where(total_vol > 0.0, time_value, 0.0)
+        itm = (forward > k) == call
+        value = discount * (time_value + (high - low) * itm)
         bad = ~((s > 0.0) & (k > 0.0) & (tt >= 0.0) & (vol >= 0.0) & np.isfinite(value))
         bad |= ~(np.isfinite(rr) & np.isfinite(qq) & np.isfinite(vol) & np.isfinite(tt))
         return np.where(bad, np.nan, value)

@@ -1,0 +1,105 @@
+"""American exercise: Bjerksund-Stensland (2002) against a binomial tree, bounds, IV round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wheelflow.pricing import implied_volatility, price
+from wheelflow.pricing.american import american_price, binomial_price, bivariate_normal_cdf
+
+# Measured on 300 random contracts against a 2000-step tree: median error 2e-11 of the price
+# (mostly contracts without early exercise), 99th percentile 1.1 %, worst 1.2 %, always below
+# 0.7 % of the strike. The tests allow 2 % of the price plus the tree's own error.
+BS2002_RELATIVE_TOLERANCE = 0.02
+TREE_STEPS = 600
+
+
+def _contracts(n: int, seed: int, max_sigma: float = 1.0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
+    return {
+        "spot": spot,
+        "strike": spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n)),
+        "t": np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n)),
+        "r": rng.uniform(0.0, 0.08, n),
+        "q": rng.uniform(0.0, 0.05, n),
+        "sigma": np.exp(rng.uniform(np.log(0.05), np.log(max_sigma), n)),
+        "is_call": rng.random(n) < 0.5,
+    }
+
+
+def test_bivariate_normal_cdf_matches_known_values() -> None:
+    # independent case and the rho -> 0 limit are products of the marginals
+    a, b = np.array([0.3, -1.2, 2.0]), np.array([-0.5, 0.4, 2.0])
+    from scipy.special import ndtr
+    from scipy.stats import multivariate_normal
+
+    np.testing.assert_allclose(bivariate_normal_cdf(a, b, 0.0), ndtr(a) * ndtr(b), rtol=1e-14)
+    for rho in (0.786, -0.786):
+        mvn = multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]])
+        expected = [mvn.cdf([x, y]) for x, y in zip(a, b, strict=True)]
+        np.testing.assert_allclose(bivariate_normal_cdf(a, b, rho), expected, rtol=1e-6)
+
+
+def test_bjerksund_stensland_is_close_to_a_fine_binomial_tree() -> None:
+    c = _contracts(40, seed=11)
+    args = (c["spot"], c["strike"], c["t"], c["r"], c["q"], c["sigma"], c["is_call"])
+    approx = american_price(*args)
+    tree = binomial_price(*args, steps=TREE_STEPS)
+    tree_error = 2e-4 * c["strike"]  # CRR at 600 steps, measured against 2000 steps
+    assert np.all(np.abs(approx - tree) <= BS2002_RELATIVE_TOLERANCE * tree + tree_error)
+
+
+def test_american_is_worth_at_least_european_and_exercise_value() -> None:
+    c = _contracts(2000, seed=12, max_sigma=3.0)
+    args = (c["spot"], c["strike"], c["t"], c["r"], c["q"], c["sigma"], c["is_call"])
+    american = american_price(*args)
+    european = price(*args)
+    exercise_now = np.maximum(np.where(c["is_call"], 1.0, -1.0) * (c["spot"] - c["strike"]), 0.0)
+    assert np.all(american >= european)
+    assert np.all(american >= exercise_now)
+
+
+def test_american_call_without_dividends_is_the_european_call() -> None:
+    c = _contracts(500, seed=13, max_sigma=3.0)
+    args = (c["spot"], c["strike"], c["t"], c["r"], 0.0, c["sigma"], True)
+    np.testing.assert_array_equal(american_price(*args), price(*args))
+    np.testing.assert_array_equal(price(*args, exercise="american"), price(*args))
+
+
+def test_american_put_is_worth_more_than_european_when_rates_are_positive() -> None:
+    american = american_price(80.0, 100.0, 1.0, 0.05, 0.0, 0.2, False)
+    assert american > price(80.0, 100.0, 1.0, 0.05, 0.0, 0.2, False) + 0.1
+
+
+def test_american_iv_round_trips() -> None:
+    c = _contracts(3000, seed=14, max_sigma=3.0)
+    base = (c["spot"], c["strike"], c["t"], c["r"], c["q"])
+    quote = american_price(*base, c["sigma"], c["is_call"])
+    sigma, status = implied_volatility(
+        quote, *base, c["is_call"], exercise="american", return_status=True
+    )
+    bumped = american_price(*base, c["sigma"] * 1.0001, c["is_call"])
+    vega = (bumped - quote) / (1e-4 * c["sigma"])
+    determined = (quote > 1e-6 * c["strike"]) & (vega >= 1e-2 * quote)
+    assert determined.sum() > 1500
+    assert np.all(status[determined] == "ok")
+    assert np.max(np.abs(sigma - c["sigma"])[determined]) <= 1e-9
+
+
+@pytest.mark.parametrize(
+    ("quote", "spot", "expected"),
+    [
+        (19.0, 80.0, "below_intrinsic"),  # an American put is worth at least K - S = 20
+        (20.0, 80.0, "ok"),  # exactly the exercise value: sigma 0
+        (100.0, 80.0, "above_upper_bound"),  # a put is worth less than its strike
+        (np.nan, 80.0, "bad_input"),
+    ],
+)
+def test_american_iv_statuses(quote: float, spot: float, expected: str) -> None:
+    sigma, status = implied_volatility(
+        quote, spot, 100.0, 0.5, 0.05, 0.0, False, exercise="american", return_status=True
+    )
+    assert status == expected
+    assert np.isnan(sigma) == (expected != "ok")

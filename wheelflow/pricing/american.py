@@ -1,0 +1,374 @@
+"""American options: Bjerksund-Stensland (2002) prices and implied volatility, vectorized.
+
+Method: the Bjerksund & Stensland (2002) closed-form approximation ("Closed form valuation of
+American options", NHH discussion paper; formulas as in Haug 2007, section 3.3.2), a two-step
+flat exercise boundary. It needs the bivariate normal CDF, computed here with the
+Drezner-Wesolowsky (1990) integral and 20-point Gauss-Legendre quadrature (Genz 2004), accurate to
+~1e-15 for the fixed correlation sqrt(t1/T) = 0.786 the method uses. Puts come from the
+put-call transformation P(S, K, r, q) = C(K, S, q, r) (Bjerksund-Stensland 1993).
+
+Accuracy (tests/unit/test_pricing_american.py, against a 2000-step binomial tree): see the
+constants there; the approximation slightly undervalues (it is a lower bound) and is exact for
+calls without dividends, where early exercise never pays.
+
+:func:`binomial_price` (Cox-Ross-Rubinstein, vectorized over contracts, a loop over time steps)
+is the slow reference used by the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
+from wheelflow.pricing.black_scholes import greeks
+from wheelflow.pricing.black_scholes import price as european_price
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(20)
+_T1_FRACTION = 0.5 * (np.sqrt(5.0) - 1.0)  # t1 = (sqrt 5 - 1) T / 2 (Bjerksund-Stensland 2002)
+
+
+def bivariate_normal_cdf(a: FloatArray, b: FloatArray, rho: float) -> FloatArray:
+    """P(X < a, Y < b) for standard normals with correlation ``rho``, |rho| <= 0.925.
+
+    Drezner & Wesolowsky (1990) as arranged by Genz (2004): Phi(a) Phi(b) plus
+    (1 / 2 pi) * integral over theta in [0, asin rho] of
+    exp(-(a^2 + b^2 - 2 a b sin theta) / (2 cos^2 theta)).
+    """
+    if abs(rho) > 0.925:
+        raise ValueError("this quadrature is accurate only for |rho| <= 0.925")
+    angle = float(np.arcsin(rho))
+    sin_theta = np.sin(0.5 * angle * (1.0 + _GL_NODES))  # constants: rho is a scalar
+    inv_cos_sq = 1.0 / (1.0 - sin_theta * sin_theta)
+    half_sum_sq = 0.5 * (a * a + b * b)
+    ab = a * b
+    total = np.zeros(np.broadcast(a, b).shape)
+    for weight, sin_t, inv_c in zip(_GL_WEIGHTS, sin_theta, inv_cos_sq, strict=True):
+        total += weight * np.exp((sin_t * ab - half_sum_sq) * inv_c)  # 20 nodes, not contracts
+    return ndtr(a) * ndtr(b) + total * (angle / (4.0 * np.pi))
+
+
+def _phi(
+    s: FloatArray,
+    t: FloatArray,
+    gamma: FloatArray | float,
+    h: FloatArray,
+    i: FloatArray,
+    r: FloatArray,
+    b: FloatArray,
+    v: FloatArray,
+) -> FloatArray:
+    """Haug (2007) eq. for phi(S, T, gamma, H, I): a knock-out claim paying S^gamma."""
+    var = v * v
+    lam = -r + gamma * b + 0.5 * gamma * (gamma - 1.0) * var
+    kappa = 2.0 * b / var + (2.0 * gamma - 1.0)
+    vol_t = v * np.sqrt(t)
+    d = -(np.log(s / h) + (b + (gamma - 0.5) * var) * t) / vol_t
+    return (
+        np.exp(lam * t)
+        * s**gamma
+        * (ndtr(d) - (i / s) ** kappa * ndtr(d - 2.0 * np.log(i / s) / vol_t))
+    )
+
+
+def _ksi(
+    s: FloatArray,
+    t2: FloatArray,
+    gamma: FloatArray | float,
+    h: FloatArray,
+    i2: FloatArray,
+    i1: FloatArray,
+    t1: FloatArray,
+    r: FloatArray,
+    b: FloatArray,
+    v: FloatArray,
+) -> FloatArray:
+    """Haug (2007) eq. for psi(S, T, gamma, H, I2, I1, t1): the two-period claim."""
+    var = v * v
+    drift = b + (gamma - 0.5) * var
+    vol_t1 = v * np.sqrt(t1)
+    vol_t2 = v * np.sqrt(t2)
+    e1 = (np.log(s / i1) + drift * t1) / vol_t1
+    e2 = (np.log(i2 * i2 / (s * i1)) + drift * t1) / vol_t1
+    e3 = (np.log(s / i1) - drift * t1) / vol_t1
+    e4 = (np.log(i2 * i2 / (s * i1)) - drift * t1) / vol_t1
+    f1 = (np.log(s / h) + drift * t2) / vol_t2
+    f2 = (np.log(i2 * i2 / (s * h)) + drift * t2) / vol_t2
+    f3 = (np.log(i1 * i1 / (s * h)) + drift * t2) / vol_t2
+    f4 = (np.log(s * i1 * i1 / (h * i2 * i2)) + drift * t2) / vol_t2
+    rho = np.sqrt(_T1_FRACTION)
+    lam = -r + gamma * b + 0.5 * gamma * (gamma - 1.0) * var
+    kappa = 2.0 * b / var + (2.0 * gamma - 1.0)
+    m = bivariate_normal_cdf
+    return (
+        np.exp(lam * t2)
+        * s**gamma
+        * (
+            m(-e1, -f1, rho)
+            - (i2 / s) ** kappa * m(-e2, -f2, rho)
+            - (i1 / s) ** kappa * m(-e3, -f3, -rho)
+            + (i1 / i2) ** kappa * m(-e4, -f4, -rho)
+        )
+    )
+
+
+def _bs2002_call(
+    s: FloatArray, k: FloatArray, t: FloatArray, r: FloatArray, b: FloatArray, v: FloatArray
+) -> FloatArray:
+    """Bjerksund-Stensland (2002) American call with cost of carry b = r - q (Haug 2007)."""
+    t1 = _T1_FRACTION * t
+    var = v * v
+    beta = (0.5 - b / var) + np.sqrt((b / var - 0.5) ** 2 + 2.0 * r / var)
+    b_infinity = beta / (beta - 1.0) * k
+    b_zero = np.maximum(k, r / (r - b) * k)
+    spread = (b_infinity - b_zero) * b_zero
+    ht1 = -(b * t1 + 2.0 * v * np.sqrt(t1)) * k * k / spread
+    ht2 = -(b * t + 2.0 * v * np.sqrt(t)) * k * k / spread
+    i1 = b_zero + (b_infinity - b_zero) * (1.0 - np.exp(ht1))
+    i2 = b_zero + (b_infinity - b_zero) * (1.0 - np.exp(ht2))
+    alpha1 = (i1 - k) * i1 ** (-beta)
+    alpha2 = (i2 - k) * i2 ** (-beta)
+    args = (r, b, v)
+    value = (
+        alpha2 * s**beta
+        - alpha2 * _phi(s, t1, beta, i2, i2, *args)
+        + _phi(s, t1, 1.0, i2, i2, *args)
+        - _phi(s, t1, 1.0, i1, i2, *args)
+        - k * _phi(s, t1, 0.0, i2, i2, *args)
+        + k * _phi(s, t1, 0.0, i1, i2, *args)
+        + alpha1 * _phi(s, t1, beta, i1, i2, *args)
+        - alpha1 * _ksi(s, t, beta, i1, i2, i1, t1, *args)
+        + _ksi(s, t, 1.0, i1, i2, i1, t1, *args)
+        - _ksi(s, t, 1.0, k, i2, i1, t1, *args)
+        - k * _ksi(s, t, 0.0, i1, i2, i1, t1, *args)
+        + k * _ksi(s, t, 0.0, k, i2, i1, t1, *args)
+    )
+    return np.where(s >= i2, s - k, value)
+
+
+def american_price(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+) -> FloatArray:
+    """American option price per share (Bjerksund-Stensland 2002), arrays broadcast.
+
+    Units as :func:`wheelflow.pricing.price`. Where early exercise can never pay (calls with
+    q <= 0, puts with r <= 0) the European BSM price is returned, exactly. The result is never
+    below the European price nor the immediate-exercise value. NaN for invalid inputs.
+    """
+    arrays = np.broadcast_arrays(*(as_float(a) for a in (spot, strike, t, r, q, sigma)))
+    shape = arrays[0].shape
+    s, k, tt, rr, qq, vol = (a.reshape(-1) for a in arrays)
+    call = np.broadcast_to(as_call_flags(is_call), shape).reshape(-1)
+    with np.errstate(all="ignore"):
+        european = european_price(s, k, tt, rr, qq, vol, call)
+        # put-call transformation (Bjerksund-Stensland 1993): P(S, K, r, q) = C(K, S, q, r)
+        s_c = np.where(call, s, k)
+        k_c = np.where(call, k, s)
+        r_c = np.where(call, rr, qq)
+        q_c = np.where(call, qq, rr)
+        early = np.flatnonzero((q_c > 0.0) & (tt > 0.0) & (vol > 0.0) & np.isfinite(european))
+        value = european.copy()
+        if early.size:
+            approx = _bs2002_call(
+                s_c[early], k_c[early], tt[early], r_c[early], r_c[early] - q_c[early], vol[early]
+            )
+            exercise_now = np.maximum(np.where(call, s - k, k - s)[early], 0.0)
+            # fmax: where the approximation overflows (sigma -> 0) the bounds still hold
+            value[early] = np.fmax(np.fmax(approx, european[early]), exercise_now)
+        return value.reshape(shape)
+
+
+def binomial_price(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    steps: int = 2000,
+) -> FloatArray:
+    """American price on a Cox-Ross-Rubinstein tree (reference; O(steps^2) per contract).
+
+    Vectorized over contracts (1-D after broadcasting); the Python loop runs over time steps.
+    """
+    s, k, tt, rr, qq, vol = (
+        a.reshape(-1)
+        for a in np.broadcast_arrays(*(as_float(a) for a in (spot, strike, t, r, q, sigma)))
+    )
+    sign = np.where(np.broadcast_to(as_call_flags(is_call), s.shape).reshape(-1), 1.0, -1.0)
+    shape = np.broadcast(*(np.asarray(a) for a in (spot, strike, t, r, q, sigma))).shape
+    dt = tt / steps
+    up = np.exp(vol * np.sqrt(dt))
+    p_up = (np.exp((rr - qq) * dt) - 1.0 / up) / (up - 1.0 / up)
+    disc = np.exp(-rr * dt)
+    j = np.arange(steps + 1)
+    # node prices at maturity: S u^(2j - steps), contracts along axis 0
+    log_up = np.log(up)[:, None]
+    prices = s[:, None] * np.exp(log_up * (2 * j - steps)[None, :])
+    values = np.maximum(sign[:, None] * (prices - k[:, None]), 0.0)
+    for n in range(steps - 1, -1, -1):
+        prices = s[:, None] * np.exp(log_up * (2 * j[: n + 1] - n)[None, :])
+        cont = disc[:, None] * (
+            p_up[:, None] * values[:, 1 : n + 2] + (1.0 - p_up[:, None]) * values[:, : n + 1]
+        )
+        values = np.maximum(cont, sign[:, None] * (prices - k[:, None]))
+    return values[:, 0].reshape(shape)
+
+
+_SIGMA_FLOOR = 1e-4  # lowest volatility searched for American quotes
+_SIGMA_CAP = 20.0
+
+
+def american_implied_volatility(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    tolerance: float = 1e-12,
+    max_iterations: int = 100,
+) -> tuple[FloatArray, NDArray[np.int8]]:
+    """Volatility whose Bjerksund-Stensland (2002) price equals ``price``; ``(sigma, codes)``.
+
+    Codes as :class:`wheelflow.pricing.implied_vol.IVStatus`. Contracts where early exercise
+    never pays (calls with q <= 0, puts with r <= 0) get the European IV. The others are solved
+    by a vectorized Illinois (modified regula falsi) iteration on the bracket
+    [1e-4, European IV], since the American price is at least the European one at any sigma;
+    the bracket is widened up to sigma = 20 when the European IV does not exist. A price equal
+    to the exercise value (within rounding) gives sigma 0; a price below it, or below the
+    American value at sigma = 1e-4, is "below_intrinsic".
+    """
+    from wheelflow.pricing.implied_vol import (
+        ABOVE_UPPER_BOUND,
+        BELOW_INTRINSIC,
+        OK,
+        _solve,
+    )
+
+    arrays = np.broadcast_arrays(*(as_float(a) for a in (price, spot, strike, t, r, q)))
+    shape = arrays[0].shape
+    p, s, k, tt, rr, qq = (a.reshape(-1) for a in arrays)
+    call = np.broadcast_to(as_call_flags(is_call), shape).reshape(-1)
+    sigma, codes, _ = _solve(p, s, k, tt, rr, qq, call, with_greeks=False)
+    with np.errstate(all="ignore"):
+        sign = np.where(call, 1.0, -1.0)
+        exercise_now = np.maximum(sign * (s - k), 0.0)
+        bound = np.where(call, s, k)  # an American call is worth at most S, a put at most K
+        early = np.where(call, qq > 0.0, rr > 0.0)
+        solvable = early & np.isin(codes, (OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND))
+        codes[solvable] = OK
+        codes[solvable & (p >= bound)] = ABOVE_UPPER_BOUND
+        at_exercise = solvable & (np.abs(p - exercise_now) <= 4e-16 * p)
+        codes[solvable & (p < exercise_now) & ~at_exercise] = BELOW_INTRINSIC
+        sigma[at_exercise & (codes == OK)] = 0.0
+        todo = np.flatnonzero(solvable & (codes == OK) & ~at_exercise)
+        if todo.size:
+            hi_start = np.where(
+                np.isfinite(sigma[todo]) & (sigma[todo] > _SIGMA_FLOOR), sigma[todo], 1.0
+            )
+            solved, sub_codes = _illinois(
+                p[todo],
+                s[todo],
+                k[todo],
+                tt[todo],
+                rr[todo],
+                qq[todo],
+                call[todo],
+                hi_start,
+                tolerance,
+                max_iterations,
+            )
+            sigma[todo] = solved
+            codes[todo] = sub_codes
+        sigma[codes != OK] = np.nan
+    return sigma.reshape(shape), codes.reshape(shape)
+
+
+def _illinois(
+    p: FloatArray,
+    s: FloatArray,
+    k: FloatArray,
+    t: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    call: BoolArray,
+    hi: FloatArray,
+    tolerance: float,
+    max_iterations: int,
+) -> tuple[FloatArray, NDArray[np.int8]]:
+    """Bracketed root of american_price(sigma) - p, vectorized; returns (sigma, codes)."""
+    from wheelflow.pricing.implied_vol import ABOVE_UPPER_BOUND, BELOW_INTRINSIC, NO_CONVERGENCE
+
+    def f(idx: NDArray[np.intp], vol: FloatArray) -> FloatArray:
+        return american_price(s[idx], k[idx], t[idx], r[idx], q[idx], vol, call[idx]) - p[idx]
+
+    n = p.size
+    everyone = np.arange(n)
+    codes = np.zeros(n, dtype=np.int8)
+    lo = np.full(n, _SIGMA_FLOOR)
+    f_lo = f(everyone, lo)
+    codes[f_lo > 0.0] = BELOW_INTRINSIC
+    f_hi = f(everyone, hi)
+    for _ in range(8):  # widen the bracket where the European IV was not an upper bound
+        short = np.flatnonzero((f_hi < 0.0) & (hi < _SIGMA_CAP))
+        if not short.size:
+            break
+        hi[short] = np.minimum(2.0 * hi[short], _SIGMA_CAP)
+        f_hi[short] = f(short, hi[short])
+    codes[(codes == 0) & ~(f_hi >= 0.0)] = ABOVE_UPPER_BOUND
+    # Tighten the bracket from above with Newton steps that use the European vega (the early
+    # exercise premium makes the American vega a little smaller, so these land near the root).
+    for _ in range(3):
+        loose = np.flatnonzero((codes == 0) & (f_hi > 0.0) & (lo == _SIGMA_FLOOR))
+        if not loose.size:
+            break
+        vega = (
+            100.0
+            * greeks(s[loose], k[loose], t[loose], r[loose], q[loose], hi[loose], call[loose])[
+                "vega"
+            ]
+        )
+        x = hi[loose] - f_hi[loose] / vega
+        x = np.where((x > lo[loose]) & (x < hi[loose]), x, 0.5 * (lo[loose] + hi[loose]))
+        fx = f(loose, x)
+        below = fx < 0.0
+        lo[loose[below]] = x[below]
+        f_lo[loose[below]] = fx[below]
+        hi[loose[~below]] = x[~below]
+        f_hi[loose[~below]] = fx[~below]
+    root = np.where(f_hi == 0.0, hi, np.nan)
+    active = np.flatnonzero((codes == 0) & (f_hi != 0.0))
+    side = np.zeros(n, dtype=np.int8)  # Illinois: which end was kept last time
+    for _ in range(max_iterations):
+        if not active.size:
+            break
+        a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
+        x = b - fb * (b - a) / (fb - fa)
+        x = np.where((x > a) & (x < b), x, 0.5 * (a + b))
+        fx = f(active, x)
+        # keep the sign change: replace hi if fx > 0 else lo; halve the stale end's value
+        upper = fx > 0.0
+        hi[active] = np.where(upper, x, b)
+        f_hi[active] = np.where(upper, fx, np.where(side[active] == -1, 0.5 * fb, fb))
+        lo[active] = np.where(upper, a, x)
+        f_lo[active] = np.where(upper, np.where(side[active] == 1, 0.5 * fa, fa), fx)
+        side[active] = np.where(upper, 1, -1)
+        # converged: price matched, bracket closed, or the residual is at the noise floor of the
+        # approximation (~1e-14 of the strike: its terms are of the strike's size and cancel)
+        done = (np.abs(fx) <= np.maximum(tolerance * p[active], 1e-14 * k[active])) | (
+            hi[active] - lo[active] <= tolerance * hi[active]
+        )
+        root[active[done]] = x[done]
+        active = active[~done]
+    codes[active] = NO_CONVERGENCE
+    return root, codes
