@@ -21,6 +21,9 @@ TOP_COLUMNS = (
     ("open_interest", "OI", "{:,}"),
 )
 
+# The terminal table drops what fits in 100 columns least well.
+CLI_COLUMNS = frozenset(c for c, _, _ in TOP_COLUMNS) - {"collateral"}
+
 
 def top_rows(rankings: pd.DataFrame, strategy: str, n: int) -> list[list[str]]:
     """The first ``n`` unblocked candidates of a strategy as formatted cells."""

@@ -148,11 +148,16 @@ class SyntheticMarket:
         if universe_size < 1:
             raise ValueError("universe_size must be at least 1")
         self.seed = int(seed)
-        day = as_of or dt.date.today()
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        day = as_of or now.date()
         if day < EPOCH:
             raise ValueError(f"as_of must be on or after {EPOCH}")
-        # A weekend or holiday shows the market as of the last session before it.
-        self.as_of = trading_sessions(day - dt.timedelta(days=10), day)[-1].date()
+        # A weekend or holiday shows the market as of the last session before it; by default
+        # the last session that has closed, so a snapshot is never in the future.
+        sessions = trading_sessions(day - dt.timedelta(days=10), day)
+        if as_of is None and close_time_utc(sessions[-1].date()) > now:
+            sessions = sessions[:-1]
+        self.as_of = sessions[-1].date()
         self.universe_size = int(universe_size)
 
     # ------------------------------------------------------------------ universe and paths

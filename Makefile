@@ -1,0 +1,42 @@
+# wheelflow: the two set-up commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck bench clean services
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole pipeline once on the embedded default (SQLite, local Prefect, synthetic market).
+run: $(STAMP)
+	$(BIN)/wheelflow db upgrade
+	$(BIN)/wheelflow run
+
+## Run the test suite (SQLite and PostgreSQL on 127.0.0.1:5432, database `test`).
+test: $(STAMP) services
+	$(BIN)/python -m pytest
+
+## Start the local PostgreSQL and Redis if they are down (machines of this workplace).
+services:
+	@bash .ci/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy wheelflow models validations flows tasks api
+
+bench: $(STAMP)
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/pricing.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

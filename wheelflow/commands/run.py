@@ -1,0 +1,106 @@
+"""``wheelflow run``: the whole pipeline once, with progress, then the top opportunities."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run", help="run the whole wheel pipeline once and print the top opportunities"
+    )
+    p.add_argument("--date", type=dt.date.fromisoformat, help="synthetic market date (YYYY-MM-DD)")
+    p.add_argument("--symbols", help="comma-separated underlyings (default: the watchlist)")
+    p.add_argument("--strategy-file", help="strategy TOML (default: WHEELFLOW_STRATEGY_FILE)")
+    p.add_argument("--top", type=int, default=10, help="rows per strategy to print")
+    p.add_argument("--quiet", action="store_true", help="no progress display, Prefect logs shown")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from wheelflow import progress
+    from wheelflow.runtime import engine_for, provider_from_settings
+    from wheelflow.settings import configure_prefect_home, get_settings
+
+    if not args.quiet:  # the progress bar tells the story; Prefect's INFO lines would garble it
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    console = Console(width=None if Console().is_terminal else 120)
+    settings = get_settings()
+    configure_prefect_home(settings)
+    provider = provider_from_settings(settings)
+    if args.date is not None:
+        if provider.name != "synthetic":
+            console.print("[red]--date only applies to the synthetic market[/red]")
+            return 2
+        from wheelflow.providers.synthetic import SyntheticMarket
+
+        provider = SyntheticMarket(
+            seed=settings.synthetic_seed,
+            as_of=args.date,
+            universe_size=settings.synthetic_universe_size,
+        )
+    symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=args.quiet,
+    ) as bar:
+        job = bar.add_task("starting Prefect (local ephemeral mode)", total=None)
+
+        def on_stage(stage: str, done: int, total: int) -> None:
+            bar.update(job, description=stage, completed=done, total=total or None)
+
+        from flows.pipeline import wheel_pipeline
+
+        if not args.quiet:  # after Prefect has configured logging, or it resets the levels
+            for name in ("httpx", "great_expectations", "validations", "wheelflow", "py.warnings"):
+                logging.getLogger(name).setLevel(logging.ERROR)
+
+        with progress.listening(on_stage):
+            summary = wheel_pipeline(
+                provider=provider, strategy_file=args.strategy_file, symbols=symbols
+            )
+    _print_summary(console, summary, engine_for(settings.resolved_database_url), args.top)
+    return 0
+
+
+def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int) -> None:
+    from rich.table import Table
+
+    from wheelflow.queries_cli import run_rankings
+    from wheelflow.reports import CLI_COLUMNS, TOP_COLUMNS, top_rows
+
+    rankings = run_rankings(engine, summary["run_id"])
+    console.print(
+        f"[bold]wheel_pipeline[/bold] run {summary['run_id']}: {summary['underlyings']} "
+        f"underlyings, {summary['contracts']:,} contracts, {summary['rankings']} candidates, "
+        f"{summary['new_alerts']} new alerts"
+    )
+    if summary.get("fetch_failures"):
+        console.print(f"[yellow]chains unavailable for: {', '.join(summary['fetch_failures'])}")
+    for strategy, title in (("csp", "Cash-secured puts"), ("cc", "Covered calls")):
+        table = Table(title=f"Top {title}", title_justify="left")
+        keep = [i for i, (col, _, _) in enumerate(TOP_COLUMNS) if col in CLI_COLUMNS]
+        for i in keep:
+            header = TOP_COLUMNS[i][1]
+            table.add_column(header, justify="left" if header == "Symbol" else "right")
+        rows = top_rows(rankings, strategy, top)
+        for row in rows:
+            table.add_row(*(row[i] for i in keep))
+        if rows:
+            console.print(table)
+        else:
+            console.print(f"[dim]No {title.lower()} passed the screen.[/dim]")
