@@ -61,6 +61,22 @@ def detect(conn: Connection) -> TimescaleSupport:
     return TimescaleSupport(True, str(lic) if lic else None)
 
 
+def chunk_counts(engine: Engine) -> dict[str, int]:
+    """Chunks per hypertable in the current schema (empty without TimescaleDB)."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as conn:
+        if not detect(conn).installed:
+            return {}
+        rows = conn.execute(
+            text(
+                "SELECT hypertable_name, num_chunks FROM timescaledb_information.hypertables "
+                "WHERE hypertable_schema = current_schema() ORDER BY hypertable_name"
+            )
+        )
+        return {str(name): int(n) for name, n in rows}
+
+
 def _daily_iv_select(bucket: str) -> str:
     return (
         f"SELECT {bucket} AS day, underlying, avg(iv) AS mean_iv, count(*) AS contracts "

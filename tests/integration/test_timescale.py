@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
@@ -246,3 +247,55 @@ def test_retention_deletes_rows_older_than_the_horizon(engine: Engine) -> None:
 def test_retention_refuses_a_negative_horizon(engine: Engine) -> None:
     with pytest.raises(ValueError, match="older_than_days"):
         timescale.apply_retention(engine, -1)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@pytest.fixture
+def cli_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Engine, list[str]], int]]:
+    """Run ``wheelflow ...`` in-process against a given engine's database."""
+    from wheelflow.cli import main
+    from wheelflow.settings import get_settings
+
+    def run(engine: Engine, argv: list[str]) -> int:
+        monkeypatch.setenv(
+            "WHEELFLOW_DATABASE_URL", engine.url.render_as_string(hide_password=False)
+        )
+        get_settings.cache_clear()
+        return main(argv)
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_retention_command_reports_what_it_deleted(
+    engine: Engine, cli_on: Callable[[Engine, list[str]], int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with transaction(engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 45], [0.2, 0.3]))
+    assert cli_on(engine, ["timescale", "retention", "--older-than-days", "30"]) == 0
+    assert "option_snapshots: 1 rows deleted, 0 chunks dropped" in capsys.readouterr().out
+
+
+def test_retention_command_refuses_a_zero_horizon_with_one_clear_line(
+    sqlite_engine: Engine,
+    cli_on: Callable[[Engine, list[str]], int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli_on(sqlite_engine, ["timescale", "retention", "--older-than-days", "0"]) == 2
+    assert "--older-than-days must be >= 1" in capsys.readouterr().err
+
+
+@requires_timescale
+def test_status_command_names_the_license_and_the_chunks(
+    ts_engine: Engine,
+    cli_on: Callable[[Engine, list[str]], int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 20], [0.2, 0.3]))
+    assert cli_on(ts_engine, ["timescale", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "timescaledb: installed" in out
+    assert re.search(r"option_snapshots\s+2 chunks", out)
