@@ -48,7 +48,7 @@ def parse_tradingview_alert(body: bytes) -> TradingViewAlert:
     if not content:
         raise QueryInputError("body", "is empty")
     fields: dict[str, Any]
-    if content.startswith("{"):
+    if content.startswith(("{", "[")):
         try:
             parsed = json.loads(content)
         except ValueError:
