@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
 from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
+from wheelflow.pricing.sample import random_contracts  # noqa: E402
 
 try:
     from pyvolr import bs as pyvolr_bs
@@ -36,26 +37,10 @@ VOLLIB_SAMPLE = 2000
 
 
 def market(n: int, seed: int = 7) -> dict[str, np.ndarray]:
-    """Random chain: spot 1..500, K/S 0.5..2, t 1 day..2 years, sigma 0.05..3, q 0..5 %."""
-    rng = np.random.default_rng(seed)
-    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
-    strike = spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n))
-    t = np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n))
-    r = rng.uniform(0.0, 0.08, n)
-    q = rng.uniform(0.0, 0.05, n)
-    sigma = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n))
-    is_call = rng.random(n) < 0.5
-    value = price(spot, strike, t, r, q, sigma, is_call)
-    return {
-        "price": value,
-        "spot": spot,
-        "strike": strike,
-        "t": t,
-        "r": r,
-        "q": q,
-        "sigma": sigma,
-        "is_call": is_call,
-    }
+    """Random chain (see :func:`random_contracts`) priced with the European BSM formula."""
+    m = random_contracts(n, seed)
+    m["price"] = price(m["spot"], m["strike"], m["t"], m["r"], m["q"], m["sigma"], m["is_call"])
+    return m
 
 
 def plain_bsm_price(m: dict[str, np.ndarray]) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 
 from wheelflow.pricing import implied_volatility, price
 from wheelflow.pricing.american import american_price, binomial_price, bivariate_normal_cdf
+from wheelflow.pricing.sample import random_contracts
 
 # Measured on 300 random contracts against a 2000-step tree: median error 2e-11 of the price
 # (mostly contracts without early exercise), 99th percentile 1.1 %, worst 1.2 %, always below
@@ -16,17 +17,7 @@ TREE_STEPS = 600
 
 
 def _contracts(n: int, seed: int, max_sigma: float = 1.0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
-    return {
-        "spot": spot,
-        "strike": spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n)),
-        "t": np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n)),
-        "r": rng.uniform(0.0, 0.08, n),
-        "q": rng.uniform(0.0, 0.05, n),
-        "sigma": np.exp(rng.uniform(np.log(0.05), np.log(max_sigma), n)),
-        "is_call": rng.random(n) < 0.5,
-    }
+    return random_contracts(n, seed, max_sigma)
 
 
 def test_bivariate_normal_cdf_matches_known_values() -> None:

@@ -22,6 +22,7 @@ from wheelflow.pricing import (
     price,
     status_names,
 )
+from wheelflow.pricing.sample import random_contracts
 
 GRID_SIZE = 3000
 
@@ -32,18 +33,12 @@ def grid() -> dict[str, np.ndarray]:
 
     Prices and reference IVs come from vollib's scalar functions (NaN where vollib raises).
     """
-    rng = np.random.default_rng(20261125)
-    n = GRID_SIZE
-    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
-    strike = spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n))
-    t = np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n))
-    r = rng.uniform(0.0, 0.08, n)
-    q = rng.uniform(0.0, 0.05, n)
-    sigma = np.exp(rng.uniform(np.log(0.05), np.log(3.0), n))
-    flag = np.where(rng.random(n) < 0.5, "c", "p")
+    c = random_contracts(GRID_SIZE, seed=20261125)
+    spot, strike, t, r, q, sigma = (c[key] for key in ("spot", "strike", "t", "r", "q", "sigma"))
+    flag = np.where(c["is_call"], "c", "p")
     rows = list(zip(flag, spot, strike, t, r, sigma, q, strict=True))
     quote = np.array([vollib_price(f, s, k, tt, rr, v, qq) for f, s, k, tt, rr, v, qq in rows])
-    reference = np.full(n, np.nan)
+    reference = np.full(GRID_SIZE, np.nan)
     for i, (f, s, k, tt, rr, _, qq) in enumerate(rows):
         try:
             reference[i] = vollib_iv(quote[i], s, k, tt, rr, qq, f)
