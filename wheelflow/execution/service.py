@@ -374,7 +374,7 @@ class PositionService:
                 cycle_id,
                 transition,
                 event_key=event_key,
-                occurred_at=occurred_at or utcnow(),
+                occurred_at=occurred_at or (decision.snapshot_at if decision else utcnow()),
                 snapshot_at=None if decision is None else decision.snapshot_at,
                 client_order_id=event_key.split(":", 1)[1] if decision is not None else None,
                 details=None if decision is None else {"reason": decision.reason},

@@ -1,0 +1,352 @@
+"""``simulate``: run the whole wheel daily over the synthetic market and measure it.
+
+Each session: market snapshot -> chains, IV and greeks -> rankings -> decisions -> paper fills
+-> expirations -> mark to market, with the accounting identities checked every day. The
+default ``fast`` mode calls the pipeline's domain functions (``compute_greeks``,
+``rank_candidates``) and stores only quotes and chains; ``pipeline`` mode runs
+``run_pipeline`` itself (gates, risk, alerts) and is several times slower.
+
+Money in USD; returns as fractions; annualized over 252 sessions a year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from wheelflow.db import read_frame, transaction, upsert_frame
+from wheelflow.execution.ledger import AccountMark, load_open_cycles, mark_account
+from wheelflow.execution.paper import PaperBroker
+from wheelflow.execution.service import PositionService
+from wheelflow.settings import Settings
+from wheelflow.strategy.config import StrategyConfig
+from wheelflow.strategy.decisions import decide
+from wheelflow.strategy.wheel import WheelState
+
+SESSIONS_PER_YEAR = 252
+DEFAULT_START = dt.date(2025, 3, 3)  # two months into the synthetic history
+
+
+@dataclass
+class SimulationResult:
+    """Summary figures, the daily equity curve and the trade log of one simulation."""
+
+    sessions: int
+    start: dt.date
+    end: dt.date
+    starting_cash: float
+    final_equity: float
+    cycles: int
+    cycles_closed: int
+    puts_sold: int
+    assignments: int
+    called_away: int
+    premium_collected: float  # net of buy-backs
+    fees: float
+    realized_pnl: float
+    unrealized_pnl: float
+    max_drawdown: float  # fraction of the running peak
+    annualized_return: float
+    buy_and_hold_annualized: float
+    max_accounting_gap: float  # USD, |cash + positions - (start + realized + unrealized)|
+    max_collateral_shortfall: float  # USD, short-put collateral beyond cash (<= 0 is sound)
+    seconds: float
+    equity_curve: pd.DataFrame = field(repr=False)
+    trades: pd.DataFrame = field(repr=False)
+
+    @property
+    def assignment_rate(self) -> float:
+        return self.assignments / self.puts_sold if self.puts_sold else 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"sessions            {self.sessions} ({self.start} .. {self.end})",
+            f"cycles              {self.cycles} ({self.cycles_closed} closed)",
+            f"puts sold           {self.puts_sold}",
+            f"assignments         {self.assignments} (rate {self.assignment_rate:.1%})",
+            f"called away         {self.called_away}",
+            f"premium collected   {self.premium_collected:,.2f} USD (net of buy-backs)",
+            f"fees                {self.fees:,.2f} USD",
+            f"realized P&L        {self.realized_pnl:,.2f} USD",
+            f"unrealized P&L      {self.unrealized_pnl:,.2f} USD",
+            f"equity              {self.starting_cash:,.2f} -> {self.final_equity:,.2f} USD",
+            f"max drawdown        {self.max_drawdown:.2%}",
+            f"annualized return   {self.annualized_return:.2%} "
+            f"(buy-and-hold of the same underlyings {self.buy_and_hold_annualized:.2%})",
+            f"accounting gap      {self.max_accounting_gap:.6f} USD max; collateral shortfall "
+            f"{max(self.max_collateral_shortfall, 0.0):.2f} USD max",
+            f"run time            {self.seconds:.1f} s",
+        ]
+        return "\n".join(lines)
+
+
+def simulate(
+    engine: Engine,
+    *,
+    sessions: int,
+    seed: int,
+    config: StrategyConfig,
+    settings: Settings,
+    universe_size: int = 30,
+    start: dt.date = DEFAULT_START,
+    mode: Literal["fast", "pipeline"] = "fast",
+) -> SimulationResult:
+    """Run the wheel for ``sessions`` trading days from ``start`` on a migrated, empty database."""
+    from wheelflow.providers.synthetic import SyntheticMarket, trading_sessions
+
+    t0 = time.perf_counter()
+    days = trading_sessions(start, start + dt.timedelta(days=sessions * 2 + 10))[:sessions]
+    wheel = config.wheel
+    broker = PaperBroker(
+        engine,
+        slippage=wheel.slippage,
+        fee_per_contract=wheel.fee_per_contract,
+        fee_per_order=wheel.fee_per_order,
+        starting_cash=wheel.starting_cash,
+    )
+    broker.open_account(wheel.account, wheel.starting_cash)
+    service = PositionService(engine, broker, config)
+    curve: list[dict[str, float | dt.date]] = []
+    closes: dict[dt.date, pd.Series] = {}
+    for ts in days:
+        day = ts.date()
+        market = SyntheticMarket(seed=seed, as_of=day, universe_size=universe_size)
+        snapshot_at = market.snapshot_time()
+        book = service.book()
+        if mode == "pipeline":
+            rankings, quotes = _pipeline_rankings(engine, market, config, settings, snapshot_at)
+        else:
+            rankings, quotes = _fast_rankings(engine, market, config, settings, book, snapshot_at)
+        closes[day] = quotes.set_index("symbol")["last"].astype(float)
+        broker.expire_working_orders(wheel.account, snapshot_at)
+        before = _mark(engine, wheel.account, snapshot_at)
+        decisions = decide(
+            rankings,
+            book,
+            _option_quotes(engine, book, snapshot_at),
+            quotes,
+            buying_power=broker.balances(wheel.account).buying_power,
+            equity=before.equity,
+            config=config,
+            snapshot_at=snapshot_at,
+            as_of=day,
+        )
+        service.execute(decisions, equity=before.equity)
+        broker.settle_expirations(wheel.account, day)
+        service.process_expirations(day)
+        after = _mark(engine, wheel.account, snapshot_at)
+        curve.append(
+            {
+                "date": day,
+                "equity": after.equity,
+                "cash": after.cash,
+                "realized_pnl": after.realized_pnl,
+                "unrealized_pnl": after.unrealized_pnl,
+                "accounting_gap": after.accounting_gap,
+                "collateral_shortfall": after.put_collateral - after.cash,
+            }
+        )
+    return _result(engine, wheel.account, wheel.starting_cash, curve, closes, t0)
+
+
+def _fast_rankings(
+    engine: Engine,
+    market: object,
+    config: StrategyConfig,
+    settings: Settings,
+    book: dict[str, object],
+    snapshot_at: dt.datetime,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chains -> IV/greeks -> CSP and CC rankings with the pipeline's functions; stores quotes
+    and chains (what the paper broker fills against)."""
+    from wheelflow.pipeline import compute_greeks
+    from wheelflow.strategy.screening import rank_candidates
+
+    quotes = market.quotes(market.symbols)  # type: ignore[attr-defined]
+    screening = config.screening
+    in_window = quotes[
+        (quotes["last"] >= screening.min_underlying_price)
+        & (quotes["last"] <= screening.max_underlying_price)
+    ]["symbol"].tolist()
+    held = {s: c for s, c in book.items() if getattr(c, "shares", 0) >= 100}
+    symbols = sorted(set(in_window) | set(book))
+    chains = market.option_chains(symbols).chains  # type: ignore[attr-defined]
+    chains = chains[chains["parse_error"].isna()]
+    greeks = compute_greeks(
+        chains,
+        snapshot_at,
+        settings.risk_free_rate,
+        market.exercise_style,  # type: ignore[attr-defined]
+    )
+    greeks = greeks.assign(snapshot_at=snapshot_at, provider="synthetic")
+    csp = rank_candidates(
+        greeks[greeks["underlying"].isin(in_window)],
+        "csp",
+        screening,
+        snapshot_at,
+        risk_free_rate=settings.risk_free_rate,
+    )
+    basis = {s: float(c.cost_basis) for s, c in held.items() if c.cost_basis is not None}  # type: ignore[attr-defined]
+    cc = rank_candidates(
+        greeks,
+        "cc",
+        screening,
+        snapshot_at,
+        risk_free_rate=settings.risk_free_rate,
+        cost_basis=basis,
+    )
+    frames = [f for f in (csp, cc) if len(f)]
+    rankings = pd.concat(frames, ignore_index=True) if frames else csp
+    rankings["blocked"] = rankings.get("blocked", False)
+    rankings["blocked"] = rankings["blocked"].fillna(False).astype(bool)
+    # Store what the paper broker can fill against: ranked contracts and the open shorts.
+    open_occs = {getattr(c, "option_occ", None) for c in book.values()}
+    wanted = greeks["occ_symbol"].isin(set(rankings["occ_symbol"]) | (open_occs - {None}))
+    with transaction(engine) as conn:
+        upsert_frame(
+            conn, "underlying_quotes", quotes.assign(snapshot_at=snapshot_at, provider="synthetic")
+        )
+        upsert_frame(conn, "option_snapshots", greeks[wanted.to_numpy()])
+    return rankings, quotes
+
+
+def _pipeline_rankings(
+    engine: Engine,
+    market: object,
+    config: StrategyConfig,
+    settings: Settings,
+    snapshot_at: dt.datetime,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The full pipeline run of the snapshot (gates, risk, alerts)."""
+    from wheelflow.pipeline import run_pipeline
+
+    result = run_pipeline(engine, market, config, settings, snapshot_at)  # type: ignore[arg-type]
+    quotes = market.quotes(market.symbols)  # type: ignore[attr-defined]
+    return result.rankings, quotes
+
+
+def _option_quotes(
+    engine: Engine, book: dict[str, object], snapshot_at: dt.datetime
+) -> pd.DataFrame:
+    occs = [getattr(c, "option_occ", None) for c in book.values()]
+    occs = [o for o in occs if o]
+    if not occs:
+        return pd.DataFrame(columns=["occ_symbol", "bid", "ask"])
+    with engine.connect() as conn:
+        frame = read_frame(
+            conn,
+            "SELECT occ_symbol, bid, ask, snapshot_at FROM option_snapshots WHERE occ_symbol IN "
+            "(" + ", ".join(f"'{o}'" for o in occs) + ")",
+        )
+    frame["snapshot_at"] = pd.to_datetime(frame["snapshot_at"])
+    frame = frame[frame["snapshot_at"] == pd.Timestamp(snapshot_at)]
+    return frame[["occ_symbol", "bid", "ask"]]
+
+
+def _mark(engine: Engine, account: str, snapshot_at: dt.datetime) -> AccountMark:
+    with engine.connect() as conn:
+        return mark_account(conn, account, snapshot_at)
+
+
+def _result(
+    engine: Engine,
+    account: str,
+    starting_cash: float,
+    curve_rows: list[dict[str, float | dt.date]],
+    closes: dict[dt.date, pd.Series],
+    t0: float,
+) -> SimulationResult:
+    curve = pd.DataFrame(curve_rows)
+    with engine.connect() as conn:
+        cycles = read_frame(conn, "SELECT * FROM wheel_cycles WHERE account = :a", {"a": account})
+        trades = read_frame(
+            conn,
+            "SELECT occurred_at, symbol, kind, from_state, to_state, occ_symbol, contracts, "
+            "price, strike, fees, cash_flow, realized_pnl, cycle_id, client_order_id "
+            "FROM position_events WHERE account = :a ORDER BY occurred_at, id",
+            {"a": account},
+        )
+        still_open = load_open_cycles(conn, account)
+    kinds = trades["kind"].value_counts() if len(trades) else pd.Series(dtype=int)
+    equity = curve["equity"].to_numpy(dtype=float)
+    peak = np.maximum.accumulate(np.concatenate([[starting_cash], equity]))[1:]
+    drawdown = float(np.max((peak - equity) / peak)) if len(equity) else 0.0
+    n = len(curve)
+    final = float(equity[-1]) if n else starting_cash
+    traded = sorted(set(cycles["symbol"])) if len(cycles) else []
+    last = curve.iloc[-1] if n else None
+    return SimulationResult(
+        sessions=n,
+        start=curve["date"].iloc[0] if n else DEFAULT_START,
+        end=curve["date"].iloc[-1] if n else DEFAULT_START,
+        starting_cash=starting_cash,
+        final_equity=final,
+        cycles=len(cycles),
+        cycles_closed=len(cycles) - len(still_open),
+        puts_sold=int(kinds.get("put_sold", 0)),
+        assignments=int(kinds.get("put_assigned", 0)),
+        called_away=int(kinds.get("called_away", 0)),
+        premium_collected=float(cycles["premium_collected"].sum()) if len(cycles) else 0.0,
+        fees=float(cycles["fees"].sum()) if len(cycles) else 0.0,
+        realized_pnl=float(last["realized_pnl"]) if last is not None else 0.0,
+        unrealized_pnl=float(last["unrealized_pnl"]) if last is not None else 0.0,
+        max_drawdown=drawdown,
+        annualized_return=_annualized(final / starting_cash, n),
+        buy_and_hold_annualized=_annualized(_buy_and_hold(closes, traded), n),
+        max_accounting_gap=float(curve["accounting_gap"].abs().max()) if n else 0.0,
+        max_collateral_shortfall=float(curve["collateral_shortfall"].max()) if n else 0.0,
+        seconds=time.perf_counter() - t0,
+        equity_curve=curve,
+        trades=trades,
+    )
+
+
+def _buy_and_hold(closes: dict[dt.date, pd.Series], symbols: list[str]) -> float:
+    """Growth factor of an equal-weight buy-and-hold of ``symbols`` from first to last close."""
+    if not closes or not symbols:
+        return 1.0
+    days = sorted(closes)
+    first, last = closes[days[0]], closes[days[-1]]
+    held = [s for s in symbols if s in first.index and s in last.index]
+    if not held:
+        return 1.0
+    return float(np.mean([last[s] / first[s] for s in held]))
+
+
+def _annualized(growth: float, sessions: int) -> float:
+    if sessions <= 0 or growth <= 0:
+        return 0.0 if growth > 0 else -1.0
+    return math.pow(growth, SESSIONS_PER_YEAR / sessions) - 1.0
+
+
+def write_chart(result: SimulationResult, path: str) -> None:
+    """Equity curve PNG (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = result.equity_curve
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(pd.to_datetime(curve["date"]), curve["equity"], label="wheel equity (USD)")
+    ax.axhline(result.starting_cash, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_title(
+        f"wheelflow simulate: {result.sessions} sessions, "
+        f"{result.annualized_return:.1%}/yr vs buy-and-hold {result.buy_and_hold_annualized:.1%}/yr"
+    )
+    ax.set_ylabel("USD")
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+__all__ = ["SimulationResult", "WheelState", "simulate", "write_chart"]
