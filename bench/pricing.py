@@ -21,6 +21,8 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
@@ -28,6 +30,7 @@ from scipy.special import ndtr  # noqa: E402
 from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
 from wheelflow.pricing.sample import random_contracts  # noqa: E402
 
+pyvolr_bs: ModuleType | None
 try:
     from pyvolr import bs as pyvolr_bs
 except ImportError:  # pragma: no cover - optional comparison
@@ -108,7 +111,9 @@ def vollib_seconds_per_contract(m: dict[str, np.ndarray]) -> tuple[float, float]
     return iv_only, with_greeks
 
 
-def pyvolr_runs(m: dict[str, np.ndarray]) -> tuple[Callable[[], object], Callable[[], object]]:
+def pyvolr_runs(
+    m: dict[str, np.ndarray],
+) -> tuple[Callable[[], np.ndarray], Callable[[], object]]:
     assert pyvolr_bs is not None
     flags = np.where(m["is_call"], 1, -1).astype(np.int8)
     args = (flags, m["spot"], m["strike"], m["t"], m["r"])
@@ -144,9 +149,9 @@ def main() -> None:
         reps = args.repeats if n < 1_000_000 else max(3, args.repeats // 2)
         inputs = (m["price"], m["spot"], m["strike"], m["t"], m["r"], m["q"], m["is_call"])
         timings: dict[str, float] = {
-            "BSM price pass (numpy)": best_time(lambda m=m: plain_bsm_price(m), reps),
-            "wheelflow IV": best_time(lambda i=inputs: implied_volatility(*i), reps),
-            "wheelflow IV+greeks": best_time(lambda i=inputs: iv_and_greeks(*i), reps),
+            "BSM price pass (numpy)": best_time(partial(plain_bsm_price, m), reps),
+            "wheelflow IV": best_time(partial(implied_volatility, *inputs), reps),
+            "wheelflow IV+greeks": best_time(partial(iv_and_greeks, *inputs), reps),
         }
         if pyvolr_bs is not None:
             iv, iv_greeks = pyvolr_runs(m)

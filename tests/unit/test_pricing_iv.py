@@ -133,10 +133,10 @@ def test_statuses_name_every_invalid_case_and_return_nan() -> None:
         "expired": (5.0, 100.0, 100.0, 0.0, 0.0, 0.0, False),
         "bad_input": (np.nan, 100.0, 100.0, 0.5, 0.0, 0.0, True),
     }
-    columns = [np.array(column) for column in zip(*cases.values(), strict=True)]
+    p, s, k, t, r, q, call = (np.array(column) for column in zip(*cases.values(), strict=True))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sigma, status = implied_volatility(*columns, return_status=True)
+        sigma, status = implied_volatility(p, s, k, t, r, q, call, return_status=True)
     assert list(status) == list(cases)
     assert np.isfinite(sigma[0])
     assert np.isnan(sigma[1:]).all()
@@ -157,7 +157,8 @@ def test_statuses_name_every_invalid_case_and_return_nan() -> None:
 def test_bad_inputs_give_nan_and_bad_input(bad: dict[str, float]) -> None:
     args = {"price": 5.0, "spot": 100.0, "strike": 100.0, "t": 0.5, "r": 0.0, "q": 0.0}
     args.update(bad)
-    sigma, status = implied_volatility(**args, is_call=True, return_status=True)
+    p, s, k, t, r, q = (args[key] for key in ("price", "spot", "strike", "t", "r", "q"))
+    sigma, status = implied_volatility(p, s, k, t, r, q, True, return_status=True)
     assert np.isnan(sigma)
     assert status == "bad_input"
 

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from wheelflow.pricing._inputs import FloatArray, as_call_flags, as_float
+from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
 
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 GREEK_NAMES = ("delta", "gamma", "theta", "vega", "rho")
@@ -92,7 +92,7 @@ def _greeks_from_d1(
     rr: FloatArray,
     qq: FloatArray,
     vol: FloatArray,
-    call: FloatArray,
+    call: BoolArray,
     d1: FloatArray,
     sqrt_t: FloatArray,
 ) -> dict[str, FloatArray]:

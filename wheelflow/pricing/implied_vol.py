@@ -15,6 +15,7 @@ greeks; the rare contracts that fail the check get more steps and, failing that,
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,6 +50,36 @@ _STATUS_ARRAY = np.array(STATUS_NAMES)
 def status_names(codes: ArrayLike) -> NDArray[np.str_]:
     """Map int8 status codes to their names ("ok", "below_intrinsic", ...)."""
     return _STATUS_ARRAY[np.asarray(codes, dtype=np.intp)]
+
+
+@overload
+def implied_volatility(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    exercise: str = ...,
+    *,
+    return_status: Literal[False] = ...,
+) -> FloatArray: ...
+
+
+@overload
+def implied_volatility(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    exercise: str = ...,
+    *,
+    return_status: Literal[True],
+) -> tuple[FloatArray, NDArray[np.str_]]: ...
 
 
 def implied_volatility(
@@ -148,8 +179,14 @@ def _solve(
     with np.errstate(all="ignore"):
         for start in range(0, n, CHUNK):
             part = slice(start, start + CHUNK)
+            p, s, k, tt, rr, qq = (a[part] for a in flat)
             _solve_chunk(
-                *(a[part] for a in flat),
+                p,
+                s,
+                k,
+                tt,
+                rr,
+                qq,
                 flat_call[part],
                 sigma[part],
                 codes[part],
