@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 
 from tasks import pipeline as t
 from tasks.artifacts import publish_artifacts
@@ -63,7 +64,10 @@ def wheel_pipeline(
             list(symbols) if symbols else watchlist_symbols(ctx.engine, default_symbols(provider))
         )
         clock = dt.datetime.now()
-        ingest = t.ingest_underlyings(ctx, provider, universe)
+        ingest = t.ingest_underlyings.with_options(
+            retries=ctx.settings.provider_retries,
+            retry_delay_seconds=exponential_backoff(ctx.settings.provider_retry_delay_seconds),
+        )(ctx, provider, universe)
         timings["ingest"] = _since(clock)
         logger.info(
             "%d underlyings quoted, %d in the price window, %d with stock for covered calls",
@@ -74,7 +78,11 @@ def wheel_pipeline(
 
         groups = batches(ingest.chain_symbols, ctx.settings.chain_batch_size)
         clock = dt.datetime.now()
-        futures = [t.fetch_chain_batch.submit(provider, group) for group in groups]
+        fetch_task = t.fetch_chain_batch.with_options(
+            retries=ctx.settings.provider_retries,
+            retry_delay_seconds=exponential_backoff(ctx.settings.provider_retry_delay_seconds),
+        )
+        futures = [fetch_task.submit(provider, group) for group in groups]
         exercise = exercise_style(provider, ctx.settings)
         fetch_failures: dict[str, str] = {}
         gate_failures: list[str] = []

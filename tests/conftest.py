@@ -92,6 +92,18 @@ def sqlite_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     eng.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Every test reads settings afresh, with its data dir (SQLite default, secrets) in tmp."""
+    from wheelflow.settings import get_settings
+
+    monkeypatch.setenv("WHEELFLOW_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("WHEELFLOW_PROVIDER_RETRY_DELAY_SECONDS", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server database for the whole session (costs ~8 s once)."""

@@ -41,7 +41,9 @@ def parse_occ_symbols(symbols: pd.Series) -> pd.DataFrame:
     """
     parts = symbols.astype(str).str.strip().str.extract(OCC_REGEX)
     parts.columns = ["underlying", "yymmdd", "right", "strike_milli"]
-    expiration = pd.to_datetime(parts["yymmdd"], format="%y%m%d", errors="coerce")
+    # Listed options expire in this century: read YY as 20YY (strptime's %y would map 69-99 to
+    # the 1900s).
+    expiration = pd.to_datetime("20" + parts["yymmdd"], format="%Y%m%d", errors="coerce")
     strike = pd.to_numeric(parts["strike_milli"], errors="coerce") / 1000.0
     valid = parts["underlying"].notna() & expiration.notna() & strike.gt(0)
     return pd.DataFrame(
