@@ -295,7 +295,7 @@ def _solve_chunk(
     # With d1n = h + s/2 and d2n = h - s/2 of the OTM call: an OTM call has N(d1) = N(d1n),
     # an ITM call N(d1) = 1 - N(d2n); for puts the roles of d1 and d2 swap.
     one_minus_n1 = 1.0 - n1
-    lost = np.flatnonzero(n1 > 0.5)  # 1 - n1 would lose relative precision
+    lost = np.flatnonzero(itm & (n1 > 0.999))  # there 1 - n1 loses more than 3 digits
     if lost.size:
         one_minus_n1[lost] = ndtr(-(h[lost] + half_s[lost]))
     first = np.where(itm, 1.0 - n2, n1)

@@ -51,16 +51,39 @@ def householder_step(
     """Fourth-order Householder correction ds for ln b(x, s) = ln beta (x <= 0)."""
     h = x / s
     half_s = 0.5 * s
-    b = exp_half_x * ndtr(h + half_s) - exp_minus_half_x * ndtr(h - half_s)
+    b = exp_half_x * ndtr(h + half_s)
+    b -= exp_minus_half_x * ndtr(h - half_s)
+    h_sq = h * h
     # b' = db/ds = phi(h + s/2) exp(x/2) = exp(-(h^2 + s^2/4)/2) / sqrt(2 pi)
-    b_prime = _INV_SQRT_2PI * np.exp(-0.5 * (h * h + half_s * half_s))
-    nu = b_prime / b
-    newton = (ln_beta - np.log(b)) / nu
-    h2 = h * h / s - 0.5 * half_s  # b'' / b'
-    h3 = h2 * h2 - 3.0 * (h * h) / (s * s) - 0.25  # b''' / b'
-    a = h2 - nu  # g'' / g' for g = ln b
-    c = h3 - 3.0 * h2 * nu + 2.0 * nu * nu  # g''' / g'
-    return newton * (1.0 + 0.5 * a * newton) / (1.0 + newton * (a + c * newton / 6.0))
+    nu = half_s * half_s
+    nu += h_sq
+    nu *= -0.5
+    np.exp(nu, out=nu)
+    nu *= _INV_SQRT_2PI
+    nu /= b  # nu = b' / b = g' for g = ln b
+    newton = ln_beta - np.log(b)
+    newton /= nu
+    h_sq /= s
+    h2 = h_sq - 0.5 * half_s  # b'' / b' = h^2 / s - s / 4
+    h_sq /= s
+    h_sq *= -3.0
+    h_sq -= 0.25
+    h_sq += h2 * h2  # third derivative ratio: (b''/b')^2 - 3 h^2 / s^2 - 1/4
+    c = 2.0 * nu
+    c -= 3.0 * h2
+    c *= nu
+    c += h_sq  # g''' / g' = b'''/b' - 3 (b''/b') nu + 2 nu^2
+    h2 -= nu  # g'' / g' = b''/b' - nu
+    c *= newton
+    c *= 1.0 / 6.0
+    c += h2
+    c *= newton
+    c += 1.0  # 1 + n (a + c n / 6)
+    h2 *= 0.5 * newton
+    h2 += 1.0  # 1 + a n / 2
+    h2 *= newton
+    h2 /= c
+    return h2
 
 
 def _build_guess_table() -> FloatArray:
@@ -89,24 +112,33 @@ def _build_guess_table() -> FloatArray:
 
 
 def initial_guess(abs_x: FloatArray, ln_beta_over_max: FloatArray) -> FloatArray:
-    """Total volatility guess s0 from the table (bilinear in ln s)."""
+    """Total volatility guess s0 from the table (bilinear in ln s; four flat gathers)."""
     global _guess_table
     if _guess_table is None:
-        _guess_table = _build_guess_table()
+        _guess_table = _build_guess_table().ravel()
     table = _guess_table
-    fi = (np.log(np.maximum(abs_x, 1e-7)) - _LNA_MIN) * ((_N_LNA - 1) / (_LNA_MAX - _LNA_MIN))
-    fj = (np.sqrt(np.sqrt(-ln_beta_over_max)) - _C_MIN) * ((_N_C - 1) / (_C_MAX - _C_MIN))
-    fi = np.clip(fi, 0.0, _N_LNA - 1.000001)
-    fj = np.clip(fj, 0.0, _N_C - 1.000001)
+    fi = np.log(np.maximum(abs_x, 1e-7))
+    fi -= _LNA_MIN
+    fi *= (_N_LNA - 1) / (_LNA_MAX - _LNA_MIN)
+    np.clip(fi, 0.0, _N_LNA - 1.000001, out=fi)
+    fj = np.sqrt(np.sqrt(-ln_beta_over_max))
+    fj -= _C_MIN
+    fj *= (_N_C - 1) / (_C_MAX - _C_MIN)
+    np.clip(fj, 0.0, _N_C - 1.000001, out=fj)
     i = fi.astype(np.intp)
     j = fj.astype(np.intp)
-    wi = fi - i
-    wj = fj - j
-    flat = i * _N_C + j
-    t = table.ravel()
-    low = t[flat] + wj * (t[flat + 1] - t[flat])
-    high = t[flat + _N_C] + wj * (t[flat + _N_C + 1] - t[flat + _N_C])
-    return np.exp(low + wi * (high - low))
+    fi -= i  # now the weights within the cell
+    fj -= j
+    flat = i * _N_C
+    flat += j
+    v00 = table[flat]
+    v01 = table[flat + 1]
+    flat += _N_C
+    v10 = table[flat]
+    v11 = table[flat + 1]
+    low = v00 + fj * (v01 - v00)
+    high = v10 + fj * (v11 - v10)
+    return np.exp(low + fi * (high - low))
 
 
 def solve_total_volatility(
