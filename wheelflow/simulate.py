@@ -28,7 +28,8 @@ from wheelflow.execution.service import PositionService
 from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
 from wheelflow.strategy.decisions import decide
-from wheelflow.strategy.wheel import WheelState
+from wheelflow.strategy.sizing import symbol_allocation
+from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelState
 
 SESSIONS_PER_YEAR = 252
 DEFAULT_START = dt.date(2025, 3, 3)  # two months into the synthetic history
@@ -115,33 +116,38 @@ def simulate(
     service = PositionService(engine, broker, config)
     curve: list[dict[str, float | dt.date]] = []
     closes: dict[dt.date, pd.Series] = {}
+    equity = wheel.starting_cash  # as of the previous close; sizes today's orders
     for ts in days:
         day = ts.date()
         market = SyntheticMarket(seed=seed, as_of=day, universe_size=universe_size)
         snapshot_at = market.snapshot_time()
         book = service.book()
+        buying_power = broker.balances(wheel.account).buying_power
         if mode == "pipeline":
             rankings, quotes = _pipeline_rankings(engine, market, config, settings, snapshot_at)
         else:
-            rankings, quotes = _fast_rankings(engine, market, config, settings, book, snapshot_at)
+            budget = min(buying_power * wheel.max_new_buying_power_share, buying_power)
+            rankings, quotes = _fast_rankings(
+                engine, market, config, settings, book, snapshot_at, equity, budget
+            )
         closes[day] = quotes.set_index("symbol")["last"].astype(float)
         broker.expire_working_orders(wheel.account, snapshot_at)
-        before = _mark(engine, wheel.account, snapshot_at)
         decisions = decide(
             rankings,
             book,
             _option_quotes(engine, book, snapshot_at),
             quotes,
-            buying_power=broker.balances(wheel.account).buying_power,
-            equity=before.equity,
+            buying_power=buying_power,
+            equity=equity,
             config=config,
             snapshot_at=snapshot_at,
             as_of=day,
         )
-        service.execute(decisions, equity=before.equity)
+        service.execute(decisions, equity=equity)
         broker.settle_expirations(wheel.account, day)
         service.process_expirations(day)
         after = _mark(engine, wheel.account, snapshot_at)
+        equity = after.equity
         curve.append(
             {
                 "date": day,
@@ -163,9 +169,14 @@ def _fast_rankings(
     settings: Settings,
     book: dict[str, object],
     snapshot_at: dt.datetime,
+    equity: float,
+    budget: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chains -> IV/greeks -> CSP and CC rankings with the pipeline's functions; stores quotes
-    and chains (what the paper broker fills against)."""
+    and chains (what the paper broker fills against).
+
+    Idle symbols whose cheapest plausible put (strike 0.6 x spot) exceeds both their allocation
+    and today's budget are not fetched: they could not be sized to one contract anyway."""
     from wheelflow.pipeline import compute_greeks
     from wheelflow.strategy.screening import rank_candidates
 
@@ -174,11 +185,16 @@ def _fast_rankings(
     in_window = quotes[
         (quotes["last"] >= screening.min_underlying_price)
         & (quotes["last"] <= screening.max_underlying_price)
-    ]["symbol"].tolist()
+    ]
+    floor = 0.6 * in_window["last"].to_numpy(dtype=float) * SHARES_PER_CONTRACT
+    allocation = np.array(
+        [symbol_allocation(str(sym), equity, config.wheel) for sym in in_window["symbol"]]
+    )
+    in_window = in_window["symbol"][(floor <= np.minimum(allocation, budget))].tolist()
     held = {s: c for s, c in book.items() if getattr(c, "shares", 0) >= 100}
     symbols = sorted(set(in_window) | set(book))
     chains = market.option_chains(symbols).chains  # type: ignore[attr-defined]
-    chains = chains[chains["parse_error"].isna()]
+    chains = _tradeable(chains, config, snapshot_at, book)
     greeks = compute_greeks(
         chains,
         snapshot_at,
@@ -215,6 +231,25 @@ def _fast_rankings(
         )
         upsert_frame(conn, "option_snapshots", greeks[wanted.to_numpy()])
     return rankings, quotes
+
+
+def _tradeable(
+    chains: pd.DataFrame, config: StrategyConfig, snapshot_at: dt.datetime, book: dict[str, object]
+) -> pd.DataFrame:
+    """Rows the wheel could trade: clean, out of the money, inside the wheel's DTE window, plus
+    the open shorts (they need a mark). Cuts IV solving and ranking to a fraction of the chain;
+    ITM contracts have |delta| > 0.5, outside any sensible target window."""
+    wheel = config.wheel
+    days = (chains["expiration"] - pd.Timestamp(snapshot_at.date())).dt.days
+    otm = np.where(
+        chains["right"] == "P",
+        chains["strike"] <= chains["underlying_price"],
+        chains["strike"] >= chains["underlying_price"],
+    )
+    in_window = days.between(wheel.min_days_to_expiry, wheel.max_days_to_expiry).to_numpy()
+    held = chains["occ_symbol"].isin({getattr(c, "option_occ", None) for c in book.values()})
+    keep = (chains["parse_error"].isna().to_numpy()) & ((otm & in_window) | held.to_numpy())
+    return chains[keep].reset_index(drop=True)
 
 
 def _pipeline_rankings(

@@ -32,6 +32,22 @@ from wheelflow.strategy.sizing import (
 from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelCycle, WheelState
 
 Action = Literal["open_put", "open_call", "close", "roll"]
+RANKING_INPUT_COLUMNS: tuple[str, ...] = (
+    "strategy",
+    "occ_symbol",
+    "underlying",
+    "expiration",
+    "strike",
+    "right",
+    "bid",
+    "ask",
+    "delta",
+    "days_to_expiry",
+    "open_interest",
+    "spread_pct",
+    "score",
+    "blocked",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,8 @@ def decide(
 ) -> list[Decision]:
     """Manage every open short, then write calls on idle stock and puts with free cash."""
     wheel = config.wheel
+    if rankings.empty:
+        rankings = pd.DataFrame(columns=list(RANKING_INPUT_COLUMNS))
     spot = _by_symbol(underlying_quotes)
     marks = option_quotes.drop_duplicates("occ_symbol").set_index("occ_symbol")
     decisions: list[Decision] = []

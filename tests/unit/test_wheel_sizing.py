@@ -1,0 +1,51 @@
+"""Position sizing and limit prices (USD; option prices per share)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wheelflow.strategy.config import WheelConfig
+from wheelflow.strategy.sizing import (
+    contracts_for_allocation,
+    covered_call_contracts,
+    limit_price,
+    symbol_allocation,
+)
+
+
+@pytest.mark.parametrize(
+    ("allocation", "strike", "cash", "contracts"),
+    [
+        (10_000.0, 25.0, 1e9, 4),  # floor(10,000 / 2,500)
+        (9_999.0, 25.0, 1e9, 3),
+        (10_000.0, 25.0, 5_000.0, 2),  # never above the available cash
+        (10_000.0, 200.0, 1e9, 0),  # one contract would not fit
+        (10_000.0, 0.0, 1e9, 0),
+        (-5.0, 25.0, 1e9, 0),
+    ],
+)
+def test_contracts_are_floor_of_allocation_over_collateral(
+    allocation: float, strike: float, cash: float, contracts: int
+) -> None:
+    assert contracts_for_allocation(allocation, strike, cash) == contracts
+
+
+def test_one_covered_call_per_hundred_shares() -> None:
+    assert [covered_call_contracts(n) for n in (0, 99, 100, 250)] == [0, 0, 1, 2]
+
+
+def test_symbol_allocation_is_weight_of_equity_capped_by_max_allocation() -> None:
+    config = WheelConfig(symbol_weights={"AAA": 0.3, "BBB": 0.05}, max_allocation=0.2)
+    assert symbol_allocation("AAA", 100_000.0, config) == pytest.approx(20_000.0)
+    assert symbol_allocation("BBB", 100_000.0, config) == pytest.approx(5_000.0)
+    assert symbol_allocation("CCC", 100_000.0, config) == pytest.approx(5_000.0)  # default
+
+
+def test_sell_limit_rounds_down_and_buy_limit_rounds_up_to_the_cent() -> None:
+    assert limit_price(1.10, 1.31, "sell", 0.5) == pytest.approx(1.15)  # 1.2050 - 0.0525
+    assert limit_price(1.10, 1.31, "buy", 0.5) == pytest.approx(1.26)  # 1.2050 + 0.0525
+
+
+def test_bid_ask_mode_takes_the_touch() -> None:
+    assert limit_price(1.10, 1.30, "sell", 0.5, "bid_ask") == 1.10
+    assert limit_price(1.10, 1.30, "buy", 0.5, "bid_ask") == 1.30
