@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
 from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
+from wheelflow.pricing.american import american_price  # noqa: E402
 from wheelflow.pricing.sample import random_contracts  # noqa: E402
 
 pyvolr_bs: ModuleType | None
@@ -37,6 +38,7 @@ except ImportError:  # pragma: no cover - optional comparison
     pyvolr_bs = None
 
 VOLLIB_SAMPLE = 2000
+AMERICAN_MAX_N = 10_000  # Bjerksund-Stensland is timed on the smallest size only
 
 
 def market(n: int, seed: int = 7) -> dict[str, np.ndarray]:
@@ -157,6 +159,13 @@ def main() -> None:
             iv, iv_greeks = pyvolr_runs(m)
             timings["pyvolr IV"] = best_time(iv, reps)
             timings["pyvolr IV+greeks"] = best_time(iv_greeks, reps)
+        if n <= AMERICAN_MAX_N:
+            timings["wheelflow American price"] = best_time(
+                partial(american_price, *inputs[1:6], m["sigma"], m["is_call"]), 1
+            )
+            timings["wheelflow American IV"] = best_time(
+                partial(implied_volatility, *inputs, exercise="american"), 1
+            )
         timings["vollib IV (extrapolated)"] = vollib_iv_s * n
         timings["vollib IV+greeks (extrap.)"] = vollib_all_s * n
         base = timings["BSM price pass (numpy)"]

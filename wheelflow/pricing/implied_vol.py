@@ -10,6 +10,12 @@ fourth-order Householder step, then evaluate the normal CDFs once more at the re
 evaluation both verifies convergence (Newton distance below 1e-9 relative) and yields the
 greeks; the rare contracts that fail the check get more steps and, failing that, bisection
 (:mod:`wheelflow.pricing.normalised`).
+
+Accuracy (tests/unit/test_pricing_iv.py; figures from a 20,000-contract run of the same grid:
+spot 1..500, K/S 0.5..2, t 1 day..2 years, sigma 0.05..3, q 0..5 %, r 0..8 %): max
+|sigma - vollib| = 1.9e-13 where vega >= 1e-6 price (a 1e-10 move in sigma is visible in the
+price); elsewhere the IV reprices the quote exactly; greeks at the IV within 7e-12 relative of
+vollib's analytical greeks. Speed: see bench/pricing.py.
 """
 
 from __future__ import annotations

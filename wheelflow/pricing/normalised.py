@@ -7,12 +7,20 @@ out-of-the-money call in normalised form::
 
 with 0 < b < exp(x/2). The solver inverts b for the total volatility s:
 
-1. initial guess from a precomputed 2-D table of ln s over (ln|x|, (-ln(b/b_max))**(1/4)),
-   bilinear; relative error below 5e-4 over the table range (built once per process, ~0.2 s);
-2. one or two fourth-order Householder steps on the objective ln b(s) - ln beta, which is close
-   to linear in both wings (Householder 1970; derivative ratios from Jaeckel 2015, eq. 4.x);
-3. contracts whose last correction is still above 1e-8 relative (rare: far outside the table)
-   are finished by bisection on ln s, which needs only monotonicity.
+1. initial guess from a 400 x 600 table of ln s over (ln|x|, L**(1/4)) with L = -ln(b / b_max),
+   bilinear; relative error below 5e-4 for |x| in [1e-7, 30] and L in [1e-6, 745] (built once
+   per process in ~0.3 s by inverting b along fine s grids, then polished);
+2. a fourth-order Householder step (Householder 1970) on g(s) = ln b(s) - ln beta, nearly linear
+   in both wings. With b' = exp(-(h^2 + s^2/4)/2) / sqrt(2 pi) and h = x/s, the derivative
+   ratios are r2 = b''/b' = h^2/s - s/4 and r3 = b'''/b' = r2^2 - 3 h^2/s^2 - 1/4 (differentiate
+   ln b'); from a 5e-4 guess one step lands within ~1e-13 (quartic convergence);
+3. the caller verifies the result; contracts that fail (far outside the table, prices near
+   underflow) go through :func:`refine`: more steps, then bisection on ln s, which needs only
+   monotonicity.
+
+Precision: b is evaluated as the difference of two CDF terms; deep out of the money with small s
+they nearly cancel (relative error ~ eps |x| / s^2), which limits sigma to ~eps / (s |h|)
+relative, far below 1e-10 wherever the price carries information about sigma.
 """
 
 from __future__ import annotations
