@@ -299,29 +299,39 @@ def _solve_chunk(
         np.copyto(n2, 0.0, where=idle)
         np.copyto(b_prime, 0.0, where=idle)
     # With d1n = h + s/2 and d2n = h - s/2 of the OTM call: an OTM call has N(d1) = N(d1n),
-    # an ITM call N(d1) = 1 - N(d2n); for puts the roles of d1 and d2 swap.
+    # an ITM call N(d1) = 1 - N(d2n); for puts the roles of d1 and d2 swap. Both are kept
+    # signed (times theta = +1 call, -1 put), which is how every greek uses them.
     one_minus_n1 = 1.0 - n1
     lost = np.flatnonzero(itm & (n1 > 0.999))  # there 1 - n1 loses more than 3 digits
     if lost.size:
         one_minus_n1[lost] = ndtr(-(h[lost] + half_s[lost]))
     first = np.where(itm, 1.0 - n2, n1)
     second = np.where(itm, one_minus_n1, n2)
-    cdf_d1 = np.where(call, first, second)  # N(theta d1)
-    cdf_d2 = np.where(call, second, first)  # N(theta d2)
-    sign = np.where(call, 0.01, -0.01)  # rho and vega are per percentage point
+    put = ~call
+    signed_d1 = np.where(call, first, second)  # theta N(theta d1)
+    np.negative(signed_d1, out=signed_d1, where=put)
+    signed_d2 = np.where(call, second, first)  # theta N(theta d2)
+    np.negative(signed_d2, out=signed_d2, where=put)
     strike_pv = strike * discount
-    spot_pdf = strike_pv * exp_half_x * b_prime  # S e^{-qt} phi(d1)
-    dividend_discount = strike_pv * exp_half_x * exp_half_x / spot  # e^{-qt} = D F / S
-    np.multiply(sign * 100.0 * dividend_discount, cdf_d1, out=out_greeks["delta"])
+    spot_pdf = strike_pv * exp_half_x
+    dividend_discount = spot_pdf * exp_half_x
+    dividend_discount /= spot  # e^{-qt} = D F / S
+    spot_pdf *= b_prime  # S e^{-qt} phi(d1)
+    np.multiply(dividend_discount, signed_d1, out=out_greeks["delta"])
     with_s = np.where(s > 0.0, s, np.inf)  # gamma -> 0 as s -> 0 (price at intrinsic)
-    np.divide(spot_pdf, spot * spot * with_s, out=out_greeks["gamma"])
+    with_s *= spot
+    with_s *= spot
+    np.divide(spot_pdf, with_s, out=out_greeks["gamma"])
     np.multiply(spot_pdf, 0.01 * sqrt_t, out=out_greeks["vega"])
     theta = out_greeks["theta"]
-    np.multiply(q * spot * dividend_discount, cdf_d1, out=theta)
-    theta -= r * strike_pv * cdf_d2
-    theta *= sign * (100.0 / 365.0)
-    theta -= spot_pdf * sigma / (730.0 * sqrt_t)
-    np.multiply(sign * t * strike_pv, cdf_d2, out=out_greeks["rho"])
+    np.multiply(q * spot, dividend_discount, out=theta)
+    theta *= signed_d1
+    strike_pv *= signed_d2  # from here: theta K e^{-rt} N(theta d2)
+    theta -= r * strike_pv
+    theta -= spot_pdf * sigma / (2.0 * sqrt_t)
+    theta *= 1.0 / 365.0
+    strike_pv *= 0.01
+    np.multiply(t, strike_pv, out=out_greeks["rho"])
     if any_unsolved:
         for values in out_greeks.values():
             values[unsolved] = np.nan
