@@ -1,0 +1,171 @@
+"""The whole wheel pipeline as a Prefect flow, on SQLite and PostgreSQL.
+
+The synthetic market stands in for the outside world; the faulty providers below fail the way
+remote services fail (errors, corrupted payloads), at the provider boundary only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from flows.pipeline import wheel_pipeline
+from wheelflow.db import read_frame, table_counts
+from wheelflow.errors import DataQualityError, ProviderError
+from wheelflow.providers.base import ChainFetch
+from wheelflow.providers.synthetic import SyntheticMarket
+
+DAY = dt.date(2026, 11, 24)
+SYMBOLS = ["F", "T", "BAC", "INTC", "SOFI", "AAPL", "MSFT"]  # two above $50
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _frame(engine: Engine, sql: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return read_frame(conn, sql)
+
+
+class FlakyMarket(SyntheticMarket):
+    """Fails the first ``failures`` chain requests with a retryable provider error."""
+
+    def __init__(self, failures: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.failures = failures
+        self.calls = 0
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ProviderError("503 Service Unavailable", provider="flaky")
+        return super().option_chains(symbols)
+
+
+class CorruptingMarket(SyntheticMarket):
+    """Serves chains with some corrupted rows (crossed market, negative strike, NaN, bad OCC)."""
+
+    corrupted: dict[str, str]
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        fetch = super().option_chains(symbols)
+        chains = fetch.chains.copy()
+        rows = chains.index[[3, 10, 20, 30, 40]]
+        self.corrupted = {}
+        chains.loc[rows[0], "bid"] = chains.loc[rows[0], "ask"] + 0.5  # crossed
+        chains.loc[rows[1], "strike"] = -5.0
+        chains.loc[rows[2], "bid"] = np.nan
+        chains.loc[rows[3], "occ_symbol"] = "NOT-AN-OCC"
+        chains.loc[rows[4], "parse_error"] = "bid: 'n/a' is not a number"
+        self.corrupted = {str(chains.loc[r, "occ_symbol"]): "" for r in rows}
+        return ChainFetch(chains=chains, failures=fetch.failures)
+
+
+class GarbageMarket(SyntheticMarket):
+    """Every chain row is bad."""
+
+    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
+        fetch = super().option_chains(symbols)
+        return ChainFetch(chains=fetch.chains.assign(bid=-1.0), failures={})
+
+
+def test_pipeline_writes_every_stage_and_ranks_both_strategies(engine: Engine) -> None:
+    summary = wheel_pipeline(
+        provider=SyntheticMarket(as_of=DAY), database_url=_url(engine), symbols=SYMBOLS
+    )
+    counts = table_counts(engine)
+    assert counts["underlying_quotes"] == len(SYMBOLS)
+    assert counts["option_snapshots"] == summary["contracts"] > 500
+    assert counts["rankings"] == summary["rankings"] > 0
+    assert counts["quality_results"] == 4  # quotes, chains, greeks, rankings
+    assert counts["risk_checks"] > 0 and counts["alerts"] > 0
+    ranked = _frame(engine, "SELECT * FROM rankings")
+    assert set(ranked["strategy"]) == {"csp", "cc"}
+    # The price filter: no put on an underlying above $50.
+    quotes = _frame(engine, "SELECT symbol, last FROM underlying_quotes")
+    expensive = set(quotes.loc[quotes["last"] > 50, "symbol"])
+    assert expensive and not set(ranked.loc[ranked["strategy"] == "csp", "underlying"]) & expensive
+    run = _frame(engine, "SELECT * FROM pipeline_runs").iloc[0]
+    assert run["status"] == "completed" and run["n_rankings"] == summary["rankings"]
+
+
+def test_rerunning_the_same_snapshot_changes_no_row_counts(engine: Engine) -> None:
+    market = SyntheticMarket(as_of=DAY)
+    wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    first = table_counts(engine)
+    ranked_first = _frame(engine, "SELECT occ_symbol, strategy, rank, score FROM rankings")
+    wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    assert table_counts(engine) == first
+    ranked_again = _frame(engine, "SELECT occ_symbol, strategy, rank, score FROM rankings")
+    key = ["strategy", "rank"]
+    pd.testing.assert_frame_equal(
+        ranked_first.sort_values(key).reset_index(drop=True),
+        ranked_again.sort_values(key).reset_index(drop=True),
+    )
+    attempts = _frame(engine, "SELECT attempts FROM pipeline_runs")["attempts"]
+    assert list(attempts) == [2]
+
+
+def test_provider_failing_twice_is_retried_to_success(engine: Engine) -> None:
+    market = FlakyMarket(failures=2, as_of=DAY)
+    summary = wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    assert market.calls == 3
+    assert summary["contracts"] > 0
+    assert _frame(engine, "SELECT status FROM pipeline_runs")["status"].iloc[0] == "completed"
+
+
+def test_corrupted_chain_rows_are_quarantined_and_never_stored(engine: Engine) -> None:
+    market = CorruptingMarket(as_of=DAY)
+    wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    quarantined = _frame(
+        engine, "SELECT row_key, reasons FROM quarantined_rows WHERE stage='chains'"
+    )
+    assert set(market.corrupted) <= set(quarantined["row_key"].str.split("#").str[0])
+    reasons = " | ".join(quarantined["reasons"])
+    for expected in (
+        "column_A='ask'",
+        "column='strike'",
+        "column='bid'",
+        "column='occ_symbol'",
+        "provider payload: bid: 'n/a' is not a number",
+    ):
+        assert expected in reasons
+    stored = set(_frame(engine, "SELECT occ_symbol FROM option_snapshots")["occ_symbol"])
+    assert not stored & set(market.corrupted)
+    with engine.connect() as conn:
+        bad = conn.execute(
+            text("SELECT COUNT(*) FROM option_snapshots WHERE bid > ask OR strike <= 0")
+        ).scalar_one()
+    assert bad == 0
+
+
+def test_an_all_bad_batch_fails_the_stage_and_writes_nothing(engine: Engine) -> None:
+    with pytest.raises(DataQualityError, match="chains"):
+        wheel_pipeline(
+            provider=GarbageMarket(as_of=DAY), database_url=_url(engine), symbols=SYMBOLS
+        )
+    counts = table_counts(engine)
+    assert counts["option_snapshots"] == 0 and counts["rankings"] == 0
+    results = _frame(engine, "SELECT stage, success FROM quality_results")
+    assert not results.loc[results["stage"] == "chains", "success"].any()
+    alerts = _frame(engine, "SELECT kind, severity FROM alerts")
+    assert ((alerts["kind"] == "data_quality") & (alerts["severity"] == "critical")).any()
+    run = _frame(engine, "SELECT status, error FROM pipeline_runs").iloc[0]
+    assert run["status"] == "failed" and "chains" in run["error"]
+
+
+def test_unknown_symbol_is_quarantined_and_the_rest_runs(engine: Engine) -> None:
+    summary = wheel_pipeline(
+        provider=SyntheticMarket(as_of=DAY), database_url=_url(engine), symbols=[*SYMBOLS, "ZZZZ"]
+    )
+    assert summary["rankings"] > 0
+    q = _frame(engine, "SELECT row_key, reasons FROM quarantined_rows WHERE stage='quotes'")
+    assert list(q["row_key"]) == ["ZZZZ"] and "no quote" in q["reasons"].iloc[0]
