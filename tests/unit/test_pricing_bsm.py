@@ -49,3 +49,10 @@ def test_invalid_inputs_price_to_nan() -> None:
         True,
     )
     assert np.isnan(values).all()
+
+
+def test_string_flags_are_read_by_their_first_letter() -> None:
+    flags = np.array(["call", "Put", "C", "p"], dtype=object)
+    values = price(100.0, 100.0, 0.5, 0.0, 0.0, 0.2, flags)
+    calls = price(100.0, 100.0, 0.5, 0.0, 0.0, 0.2, np.array([True, False, True, False]))
+    np.testing.assert_array_equal(values, calls)

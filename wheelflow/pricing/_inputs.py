@@ -12,17 +12,25 @@ BoolArray = NDArray[np.bool_]
 def as_call_flags(is_call: ArrayLike) -> BoolArray:
     """Return a bool array, True for calls.
 
-    Accepts bools, integers (+1 call, -1 put; any positive value is a call) and strings whose
-    first letter is 'c'/'C' for calls ('p'/'put' for puts).
+    Accepts bools, numbers (+1 call, -1 put: any positive value is a call) and strings whose
+    first character is 'c' or 'C' for calls ("c", "call", "C"); any other string is a put.
+    Object arrays (e.g. a pandas string column) are converted to fixed-width strings first,
+    which costs ~0.3 s per million: on hot paths pass bool or int8 flags.
     """
     flags = np.asarray(is_call)
     if flags.dtype == np.bool_:
         return flags
-    if flags.dtype.kind in "US":
-        first = np.char.lower(np.char.strip(flags.astype(str)))
-        return np.char.startswith(first, "c")
     if flags.dtype.kind == "O":
-        return np.vectorize(lambda v: str(v).strip().lower().startswith("c"), otypes=[bool])(flags)
+        flags = flags.astype(str)
+    if flags.dtype.kind in "US":
+        # Look at the first character's code only: a C-speed view, no per-element Python.
+        width = flags.dtype.itemsize // (4 if flags.dtype.kind == "U" else 1)
+        code_type = np.uint32 if flags.dtype.kind == "U" else np.uint8
+        contiguous = np.ascontiguousarray(flags)
+        if width == 0:
+            return np.zeros(flags.shape, dtype=bool)
+        first = contiguous.view(code_type).reshape(*flags.shape, width)[..., 0]
+        return (first == ord("c")) | (first == ord("C"))
     return flags > 0
 
 
