@@ -178,15 +178,18 @@ def american_price(
         k_c = np.where(call, k, s)
         r_c = np.where(call, rr, qq)
         q_c = np.where(call, qq, rr)
-        early = np.flatnonzero((q_c > 0.0) & (tt > 0.0) & (vol > 0.0) & np.isfinite(european))
+        can_exercise = (q_c > 0.0) & np.isfinite(european)
         value = european.copy()
+        # never below the value of exercising now (also at sigma = 0 or t = 0)
+        exercise_now = np.maximum(np.where(call, s - k, k - s), 0.0)
+        np.copyto(value, np.maximum(value, exercise_now), where=can_exercise)
+        early = np.flatnonzero(can_exercise & (tt > 0.0) & (vol > 0.0))
         if early.size:
             approx = _bs2002_call(
                 s_c[early], k_c[early], tt[early], r_c[early], r_c[early] - q_c[early], vol[early]
             )
-            exercise_now = np.maximum(np.where(call, s - k, k - s)[early], 0.0)
             # fmax: where the approximation overflows (sigma -> 0) the bounds still hold
-            value[early] = np.fmax(np.fmax(approx, european[early]), exercise_now)
+            value[early] = np.fmax(approx, value[early])
         return value.reshape(shape)
 
 
@@ -377,3 +380,52 @@ def _illinois(
         active = active[~done]
     codes[active] = NO_CONVERGENCE
     return root, codes
+
+
+def american_greeks(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+) -> dict[str, FloatArray]:
+    """Greeks of the Bjerksund-Stensland (2002) price, in vollib's units (theta per calendar
+    day, vega and rho per percentage point).
+
+    Central finite differences of :func:`american_price` (spot bumped by 0.1 %, sigma and r by
+    1e-4, t by a tenth of a day or less). Contracts where early exercise never pays (calls with
+    q <= 0, puts with r <= 0) get the analytical European greeks.
+    """
+    arrays = np.broadcast_arrays(*(as_float(a) for a in (spot, strike, t, r, q, sigma)))
+    shape = arrays[0].shape
+    s, k, tt, rr, qq, vol = (a.reshape(-1) for a in arrays)
+    call = np.broadcast_to(as_call_flags(is_call), shape).reshape(-1)
+    out = greeks(s, k, tt, rr, qq, vol, call)
+    early = np.flatnonzero(np.where(call, qq > 0.0, rr > 0.0) & np.isfinite(out["delta"]))
+    if early.size:
+        s, k, tt, rr, qq, vol, call = (a[early] for a in (s, k, tt, rr, qq, vol, call))
+
+        def value(**bump: FloatArray) -> FloatArray:
+            args = {"spot": s, "strike": k, "t": tt, "r": rr, "q": qq, "sigma": vol}
+            args.update(bump)
+            return american_price(**args, is_call=call)
+
+        with np.errstate(all="ignore"):
+            base = value()
+            d_spot = 1e-3 * s
+            up, down = value(spot=s + d_spot), value(spot=s - d_spot)
+            d_vol = np.minimum(1e-4, 0.5 * vol)
+            d_t = np.minimum(0.1 / 365.0, 0.5 * tt)
+            d_r = 1e-4
+            sensitivities = {
+                "delta": (up - down) / (2.0 * d_spot),
+                "gamma": (up - 2.0 * base + down) / (d_spot * d_spot),
+                "vega": 0.01 * (value(sigma=vol + d_vol) - value(sigma=vol - d_vol)) / (2 * d_vol),
+                "theta": -(value(t=tt + d_t) - value(t=tt - d_t)) / (2.0 * d_t) / 365.0,
+                "rho": 0.01 * (value(r=rr + d_r) - value(r=rr - d_r)) / (2.0 * d_r),
+            }
+        for name, values in sensitivities.items():
+            out[name][early] = values
+    return {name: values.reshape(shape) for name, values in out.items()}

@@ -143,6 +143,7 @@ def iv_and_greeks(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
+    exercise: str = "european",
 ) -> dict[str, NDArray[np.float64] | NDArray[np.int8]]:
     """European implied volatility, its status and the BSM greeks at it, in one pass.
 
@@ -151,8 +152,18 @@ def iv_and_greeks(
     greeks), ``delta``, ``gamma``, ``theta`` (per calendar
     day), ``vega`` and ``rho`` (per 1 percentage point) as in
     :func:`wheelflow.pricing.black_scholes.greeks`. Greeks are NaN where the status is not "ok".
+    ``exercise="american"``: Bjerksund-Stensland IV and finite-difference greeks
+    (:mod:`wheelflow.pricing.american`), roughly a thousand times slower than the European path.
     """
-    sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
+    if exercise == "american":
+        from wheelflow.pricing.american import american_greeks, american_implied_volatility
+
+        sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
+        greeks = american_greeks(spot, strike, t, r, q, sigma, is_call)
+    elif exercise == "european":
+        sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
+    else:
+        raise ValueError(f"exercise must be 'european' or 'american', got {exercise!r}")
     out: dict[str, NDArray[np.float64] | NDArray[np.int8]] = {
         "iv": sigma,
         "status": codes,
