@@ -17,7 +17,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Table,
+    TextClause,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.registry  # noqa: F401  (every table on Base.metadata)
@@ -285,9 +297,39 @@ def _upsert_postgres(
         cur.execute(f'TRUNCATE "{tmp}"')
 
 
-def read_frame(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run a SELECT and return a DataFrame (pandas handles both backends' types)."""
-    result = conn.execute(text(sql), params or {})
+def sql(statement: str, params: dict[str, Any] | None = None) -> TextClause:
+    """A textual statement whose datetime/date parameters are typed.
+
+    Untyped, a datetime reaches SQLite in sqlite3's own text form, which does not compare equal
+    to the form SQLAlchemy stored; typed, both backends compare like with like.
+    """
+    clause = text(statement)
+    typed = []
+    for key, value in (params or {}).items():
+        if isinstance(value, dt.datetime | pd.Timestamp):
+            typed.append(bindparam(key, type_=DateTime()))
+        elif isinstance(value, dt.date):
+            typed.append(bindparam(key, type_=Date()))
+    return clause.bindparams(*typed) if typed else clause
+
+
+def execute(conn: Connection, statement: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute a textual statement with typed parameters (see ``sql``)."""
+    return conn.execute(sql(statement, params), _plain(params))
+
+
+def _plain(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        k: v.to_pydatetime() if isinstance(v, pd.Timestamp) else v
+        for k, v in (params or {}).items()
+    }
+
+
+def read_frame(
+    conn: Connection, statement: str, params: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Run a SELECT (typed parameters) and return a DataFrame."""
+    result = execute(conn, statement, params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 

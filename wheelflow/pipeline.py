@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 
-from models.tables import PipelineRun, utcnow
+from models.tables import Alert, PipelineRun, utcnow
 from wheelflow.alerts.rules import (
     fetch_failure_alerts,
     log_alerts,
@@ -30,7 +30,7 @@ from wheelflow.alerts.rules import (
     quality_alert,
     risk_alerts,
 )
-from wheelflow.db import read_frame, transaction, upsert_frame
+from wheelflow.db import execute, read_frame, transaction, upsert_frame
 from wheelflow.errors import DataQualityError
 from wheelflow.market_time import years_to_expiry
 from wheelflow.pricing import greeks as bsm_greeks
@@ -557,8 +557,8 @@ def apply_risk_checks(
     ranked, checks = check_risk(rankings, state, ctx.config.risk)
     with transaction(ctx.engine) as conn:
         # The snapshot's rankings are replaced whole: a re-run can only shrink or reorder them.
-        conn.execute(text("DELETE FROM rankings WHERE snapshot_at = :s"), {"s": ctx.snapshot_at})
-        conn.execute(text("DELETE FROM risk_checks WHERE snapshot_at = :s"), {"s": ctx.snapshot_at})
+        execute(conn, "DELETE FROM rankings WHERE snapshot_at = :s", {"s": ctx.snapshot_at})
+        execute(conn, "DELETE FROM risk_checks WHERE snapshot_at = :s", {"s": ctx.snapshot_at})
         if len(ranked):
             upsert_frame(
                 conn, "rankings", ranked.assign(snapshot_at=ctx.snapshot_at, run_id=ctx.run_id)
@@ -593,12 +593,9 @@ def raise_alerts(
         return []
     frame = pd.DataFrame(candidates)
     with transaction(ctx.engine) as conn:
+        keys = list(frame["dedup_key"])
         existing = {
-            r[0]
-            for r in conn.execute(
-                text("SELECT dedup_key FROM alerts WHERE snapshot_at >= :since OR kind = :k"),
-                {"since": ctx.snapshot_at - dt.timedelta(days=400), "k": "new_top_opportunity"},
-            )
+            r[0] for r in conn.execute(select(Alert.dedup_key).where(Alert.dedup_key.in_(keys)))
         }
         new = frame[~frame["dedup_key"].isin(existing)]
         upsert_frame(conn, "alerts", new, update=False, conflict_columns=["dedup_key"])
@@ -728,3 +725,55 @@ def _empty_rankings() -> pd.DataFrame:
     from wheelflow.strategy.screening import RANKING_COLUMNS
 
     return pd.DataFrame(columns=list(RANKING_COLUMNS))
+
+
+# --------------------------------------------------------------------------- stage re-runs
+
+
+def latest_snapshot(engine: Engine, table_name: str = "option_snapshots") -> dt.datetime | None:
+    """The newest snapshot stored in a table (stage flows default to it)."""
+    with engine.connect() as conn:
+        value = conn.execute(text(f"SELECT MAX(snapshot_at) FROM {table_name}")).scalar()
+    if value is None:
+        return None
+    return value if isinstance(value, dt.datetime) else pd.Timestamp(value).to_pydatetime()
+
+
+def stored_ingest(ctx: RunContext) -> IngestResult:
+    """The ingest outcome of a snapshot, rebuilt from ``underlying_quotes`` and ``positions``."""
+    with ctx.engine.connect() as conn:
+        quotes = read_frame(
+            conn, "SELECT * FROM underlying_quotes WHERE snapshot_at = :s", {"s": ctx.snapshot_at}
+        )
+    screening = ctx.config.screening
+    window = quotes[
+        quotes["last"].between(screening.min_underlying_price, screening.max_underlying_price)
+    ]
+    positions = open_positions(ctx.engine)
+    basis: dict[str, float] = {}
+    if len(positions):
+        stock = positions[(positions["asset_type"] == "stock") & (positions["quantity"] > 0)]
+        for sym, g in stock.groupby("symbol"):
+            if g["quantity"].sum() >= 100 and sym in set(quotes["symbol"]):
+                b = g["cost_basis"].fillna(g["average_price"]).max()
+                basis[str(sym)] = float(b)
+    return IngestResult(
+        quotes=quotes, csp_symbols=sorted(window["symbol"].astype(str)), cc_cost_basis=basis
+    )
+
+
+def stored_rankings(engine: Engine, snapshot_at: dt.datetime) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = read_frame(
+            conn,
+            "SELECT * FROM rankings WHERE snapshot_at = :s ORDER BY strategy, rank",
+            {"s": snapshot_at},
+        )
+    return frame.drop(columns=["snapshot_at", "run_id"], errors="ignore")
+
+
+def stored_risk_checks(engine: Engine, snapshot_at: dt.datetime) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return read_frame(
+            conn, "SELECT * FROM risk_checks WHERE snapshot_at = :s", {"s": snapshot_at}
+        )
