@@ -14,6 +14,7 @@ from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
@@ -69,6 +70,17 @@ def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
         identifier_for_request=lambda request: f"{group}:{get_remote_address(request)}",
         store=f"rate_limit_{group}",
     ).middleware
+
+
+def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
+    """PostgreSQL text cannot hold NUL: a NUL in the path or query is a 400, never a 500."""
+    if "\x00" in request.url.path or "%00" in request.scope.get("query_string", b"").decode(
+        "latin-1"
+    ):
+        raise ValidationException(
+            "NUL characters are not allowed in the path or query",
+            extra=[{"key": "path/query", "message": "contains a NUL character"}],
+        )
 
 
 def create_app(
@@ -142,6 +154,7 @@ def create_app(
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_nul_characters,
         cors_config=CORSConfig(allow_origins=settings.cors_origins)
         if settings.cors_origins
         else None,

@@ -65,7 +65,11 @@ def requires(role: str) -> Any:
     """A guard letting through principals whose role includes ``role``."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
+        principal = connection.scope.get("user")
+        if not isinstance(principal, Principal):
+            if connection.scope.get("method") == "OPTIONS":  # CORS preflight: no credentials
+                return
+            raise NotAuthorizedException("authentication required")
         if not security.role_allows(principal.role, role):
             raise PermissionDeniedException(f"this endpoint requires the {role} role")
 

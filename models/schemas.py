@@ -14,17 +14,21 @@ from msgspec import Meta, Struct
 Role = Literal["viewer", "trader", "admin"]
 Strategy = Literal["csp", "cc"]
 AlertChannel = Literal["email", "slack", "telegram", "webhook", "pushover"]
+MAX_ID = 2**31 - 1  # INTEGER primary keys: larger ids cannot exist (and overflow the driver)
+# PostgreSQL text cannot hold NUL characters: refuse them at the edge (400, not 500).
+_NO_NUL = r"^[^\x00]*$"
 Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@\-]+$")]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
 NewPassword = Annotated[str, Meta(min_length=8, max_length=1024)]
-Ticker = Annotated[str, Meta(min_length=1, max_length=16)]
+Ticker = Annotated[str, Meta(min_length=1, max_length=16, pattern=_NO_NUL)]
+Text = Annotated[str, Meta(max_length=500, pattern=_NO_NUL)]
 
 
 # --------------------------------------------------------------------------- auth
 
 
 class LoginRequest(Struct, forbid_unknown_fields=True):
-    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
     password: Password
 
 
@@ -85,7 +89,7 @@ class UserOut(Struct):
 
 
 class ApiKeyCreate(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=64)]
+    name: Annotated[str, Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
     role: Role = "viewer"
 
 
@@ -212,7 +216,7 @@ class AlertOut(Struct):
 
 class WatchlistAdd(Struct, forbid_unknown_fields=True):
     symbol: Ticker
-    notes: Annotated[str, Meta(max_length=500)] | None = None
+    notes: Text | None = None
 
 
 class WatchlistEntry(Struct):

@@ -35,6 +35,7 @@ from models.tables import (
 from wheelflow.errors import WheelflowError
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+_CURSOR_OCC = re.compile(r"^[A-Z0-9. ]{1,32}$")
 _RANKINGS = Ranking.__table__
 _RANKING_ORDER = (_RANKINGS.c.strategy, _RANKINGS.c.rank, _RANKINGS.c.occ_symbol)
 
@@ -85,9 +86,14 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str, int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         snap, strategy, rank, occ = json.loads(raw)
-        return dt.datetime.fromisoformat(snap), str(strategy), int(rank), str(occ)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        decoded = (dt.datetime.fromisoformat(snap), str(strategy), int(rank), str(occ))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise QueryInputError("cursor", "not a cursor this API returned") from None
+    if decoded[1] not in ("csp", "cc") or not _CURSOR_OCC.match(decoded[3]):
+        raise QueryInputError("cursor", "not a cursor this API returned")
+    if not -(2**31) < decoded[2] < 2**31:
+        raise QueryInputError("cursor", "not a cursor this API returned")
+    return decoded
 
 
 def latest_ranking_snapshot(conn: Connection, run_id: str | None = None) -> dt.datetime | None:

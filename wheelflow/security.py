@@ -37,8 +37,7 @@ _ROLE_LEVEL = {role: level for level, role in enumerate(ROLES)}
 JWT_ALGORITHM = "HS256"
 API_KEY_PREFIX = "wfk_"
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("wheelflow-no-such-user")
+_dummy_hashes: dict[int, str] = {}
 
 
 class AuthenticationFailed(WheelflowError):
@@ -201,7 +200,9 @@ def authenticate(conn: Connection, username: str, password: str) -> Principal:
         )
     ).first()
     if row is None:
-        verify_password(_DUMMY_HASH, password)
+        # Verify against a dummy hash, so an unknown user costs as much as a wrong password.
+        dummy = _dummy_hashes.setdefault(id(_hasher), _hasher.hash("wheelflow-no-such-user"))
+        verify_password(dummy, password)
         raise AuthenticationFailed("invalid username or password")
     if not verify_password(row.password_hash, password) or not row.active:
         raise AuthenticationFailed("invalid username or password")

@@ -7,10 +7,11 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy import Engine
 
 from api.auth import admin
+from api.params import RowId
 from models.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserCreate, UserOut, UserUpdate
 from wheelflow import security
 from wheelflow.db import transaction
@@ -41,7 +42,7 @@ class AdminController(Controller):
 
     @patch("/users/{user_id:int}", sync_to_thread=True)
     def update_user(
-        self, engine: NamedDependency[Engine], user_id: FromPath[int], data: JSONBody[UserUpdate]
+        self, engine: NamedDependency[Engine], user_id: RowId, data: JSONBody[UserUpdate]
     ) -> UserOut:
         """Enable or disable a user; disabling revokes their sessions."""
         with transaction(engine) as conn:
@@ -69,7 +70,7 @@ class AdminController(Controller):
         return ApiKeyCreated(id=key_id, name=data.name, role=data.role, key=key)
 
     @delete("/api-keys/{key_id:int}", sync_to_thread=True)
-    def revoke_api_key(self, engine: NamedDependency[Engine], key_id: FromPath[int]) -> None:
+    def revoke_api_key(self, engine: NamedDependency[Engine], key_id: RowId) -> None:
         with transaction(engine) as conn:
             if not security.revoke_api_key(conn, key_id):
                 raise NotFoundException(f"no live API key with id {key_id}")

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
+from api.params import RowId
 from models.schemas import AlertOut, WatchlistAdd, WatchlistEntry
 from wheelflow import queries
 from wheelflow.db import transaction
@@ -52,7 +53,7 @@ class OperationsController(Controller):
         self,
         engine: NamedDependency[Engine],
         request: Request[Principal, Any, Any],
-        alert_id: FromPath[int],
+        alert_id: RowId,
     ) -> AlertOut:
         """Acknowledge an alert (idempotent: the first acknowledgement is kept)."""
         with transaction(engine) as conn:

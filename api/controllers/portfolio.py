@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
+from api.params import RowId
 from models.schemas import PositionOut
 from wheelflow import queries
 
@@ -28,7 +29,7 @@ class PortfolioController(Controller):
             return queries.positions(conn, status=status, symbol=symbol)  # type: ignore[return-value]
 
     @get("/positions/{position_id:int}", guards=[trader], sync_to_thread=True)
-    def position(self, engine: NamedDependency[Engine], position_id: FromPath[int]) -> PositionOut:
+    def position(self, engine: NamedDependency[Engine], position_id: RowId) -> PositionOut:
         with engine.connect() as conn:
             return queries.position(conn, position_id)  # type: ignore[return-value]
 
