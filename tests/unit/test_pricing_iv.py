@@ -274,3 +274,26 @@ def test_invalid_inputs_never_raise_or_warn(field: str, value: float) -> None:
     expected = "expired" if field == "t" and value in (0.0, -1.0) else "bad_input"
     assert status == expected
     assert all(np.isnan(result[key]) for key in ("iv", *GREEK_NAMES))
+
+
+def test_quotes_outside_the_guess_table_take_the_fallback_and_still_reprice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wheelflow.pricing import normalised
+
+    calls: list[int] = []
+    refine = normalised.refine
+
+    def counting_refine(*args: np.ndarray, **kwargs: int) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(args[0].size)
+        return refine(*args, **kwargs)
+
+    monkeypatch.setattr(normalised, "refine", counting_refine)
+    sigma_true = np.array([12.0, 5.0, 0.3])  # total volatility 12 and 15.8: beyond the table
+    t = np.array([1.0, 10.0, 1.0])
+    quote = price(100.0, 100.0, t, 0.03, 0.01, sigma_true, True)
+    sigma, status = implied_volatility(quote, 100.0, 100.0, t, 0.03, 0.01, True, return_status=True)
+    assert calls and sum(calls) >= 2
+    assert list(status) == ["ok", "ok", "ok"]
+    repriced = price(100.0, 100.0, t, 0.03, 0.01, sigma, True)
+    np.testing.assert_allclose(repriced, quote, rtol=1e-14)
