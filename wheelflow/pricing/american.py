@@ -405,26 +405,38 @@ def american_greeks(
     out = greeks(s, k, tt, rr, qq, vol, call)
     early = np.flatnonzero(np.where(call, qq > 0.0, rr > 0.0) & np.isfinite(out["delta"]))
     if early.size:
-        s, k, tt, rr, qq, vol, call = (a[early] for a in (s, k, tt, rr, qq, vol, call))
+        base_args: dict[str, FloatArray] = {
+            "spot": s[early],
+            "strike": k[early],
+            "t": tt[early],
+            "r": rr[early],
+            "q": qq[early],
+            "sigma": vol[early],
+        }
+        early_call = call[early]
 
-        def value(**bump: FloatArray) -> FloatArray:
-            args = {"spot": s, "strike": k, "t": tt, "r": rr, "q": qq, "sigma": vol}
-            args.update(bump)
-            return american_price(**args, is_call=call)
+        def value(name: str | None = None, bumped: FloatArray | None = None) -> FloatArray:
+            args = dict(base_args)
+            if name is not None and bumped is not None:
+                args[name] = bumped
+            return american_price(**args, is_call=early_call)
 
+        spot_e, vol_e, t_e, r_e = (base_args[key] for key in ("spot", "sigma", "t", "r"))
         with np.errstate(all="ignore"):
             base = value()
-            d_spot = 1e-3 * s
-            up, down = value(spot=s + d_spot), value(spot=s - d_spot)
-            d_vol = np.minimum(1e-4, 0.5 * vol)
-            d_t = np.minimum(0.1 / 365.0, 0.5 * tt)
-            d_r = 1e-4
+            d_spot = 1e-3 * spot_e
+            up, down = value("spot", spot_e + d_spot), value("spot", spot_e - d_spot)
+            d_vol = np.minimum(1e-4, 0.5 * vol_e)
+            d_t = np.minimum(0.1 / 365.0, 0.5 * t_e)
+            d_r = np.full_like(r_e, 1e-4)
             sensitivities = {
                 "delta": (up - down) / (2.0 * d_spot),
                 "gamma": (up - 2.0 * base + down) / (d_spot * d_spot),
-                "vega": 0.01 * (value(sigma=vol + d_vol) - value(sigma=vol - d_vol)) / (2 * d_vol),
-                "theta": -(value(t=tt + d_t) - value(t=tt - d_t)) / (2.0 * d_t) / 365.0,
-                "rho": 0.01 * (value(r=rr + d_r) - value(r=rr - d_r)) / (2.0 * d_r),
+                "vega": 0.01
+                * (value("sigma", vol_e + d_vol) - value("sigma", vol_e - d_vol))
+                / (2.0 * d_vol),
+                "theta": -(value("t", t_e + d_t) - value("t", t_e - d_t)) / (2.0 * d_t) / 365.0,
+                "rho": 0.01 * (value("r", r_e + d_r) - value("r", r_e - d_r)) / (2.0 * d_r),
             }
         for name, values in sensitivities.items():
             out[name][early] = values
