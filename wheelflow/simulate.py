@@ -125,9 +125,10 @@ def simulate(
         buying_power = broker.balances(wheel.account).buying_power
         if mode == "pipeline":
             rankings, quotes = _pipeline_rankings(engine, market, config, settings, snapshot_at)
+            option_quotes = _option_quotes(engine, book, snapshot_at)
         else:
             budget = min(buying_power * wheel.max_new_buying_power_share, buying_power)
-            rankings, quotes = _fast_rankings(
+            rankings, quotes, option_quotes = _fast_rankings(
                 engine, market, config, settings, book, snapshot_at, equity, budget
             )
         closes[day] = quotes.set_index("symbol")["last"].astype(float)
@@ -135,7 +136,7 @@ def simulate(
         decisions = decide(
             rankings,
             book,
-            _option_quotes(engine, book, snapshot_at),
+            option_quotes,
             quotes,
             buying_power=buying_power,
             equity=equity,
@@ -171,7 +172,7 @@ def _fast_rankings(
     snapshot_at: dt.datetime,
     equity: float,
     budget: float,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Chains -> IV/greeks -> CSP and CC rankings with the pipeline's functions; stores quotes
     and chains (what the paper broker fills against).
 
@@ -227,10 +228,17 @@ def _fast_rankings(
     wanted = greeks["occ_symbol"].isin(set(rankings["occ_symbol"]) | (open_occs - {None}))
     with transaction(engine) as conn:
         upsert_frame(
-            conn, "underlying_quotes", quotes.assign(snapshot_at=snapshot_at, provider="synthetic")
+            conn,
+            "underlying_quotes",
+            quotes.assign(snapshot_at=snapshot_at, provider="synthetic"),
         )
         upsert_frame(conn, "option_snapshots", greeks[wanted.to_numpy()])
-    return rankings, quotes
+    stored = greeks[wanted.to_numpy()]
+    return (
+        rankings,
+        quotes,
+        stored[stored["occ_symbol"].isin(open_occs)][["occ_symbol", "bid", "ask"]],
+    )
 
 
 def _tradeable(

@@ -31,11 +31,14 @@ _CYCLE_FIELDS = (
 )
 
 
-def load_open_cycles(conn: Connection, account: str) -> dict[str, tuple[int, WheelCycle]]:
-    """Open cycles of ``account`` by underlying: (cycle id, cycle)."""
+def load_open_cycles(
+    conn: Connection, account: str, symbol: str | None = None
+) -> dict[str, tuple[int, WheelCycle]]:
+    """Open cycles of ``account`` (or of its ``symbol`` only) by underlying: (cycle id, cycle)."""
+    only = "AND symbol = :s " if symbol is not None else ""
     rows = conn.execute(
-        text("SELECT * FROM wheel_cycles WHERE account = :a AND is_open = :yes ORDER BY id"),
-        {"a": account, "yes": True},
+        text(f"SELECT * FROM wheel_cycles WHERE account = :a AND is_open = :yes {only}ORDER BY id"),
+        {"a": account, "yes": True, "s": symbol},
     ).mappings()
     return {r["symbol"]: (int(r["id"]), _cycle(r)) for r in rows}
 

@@ -56,6 +56,7 @@ class OrderOutcome:
     fill_price: float | None = None  # USD per share
     quantity: int = 0
     duplicate: bool = False  # the client order id was already known: nothing was sent
+    fees: float = 0.0  # USD charged for the order
 
 
 def risk_check(
@@ -175,6 +176,7 @@ class PositionService:
                 fill_price=existing["average_fill_price"],
                 quantity=int(existing["filled_quantity"] or 0),
                 duplicate=True,
+                fees=float(existing["fees"] or 0.0),
             )
         if existing is not None:  # pending
             state = self.broker.status(cid)  # a previous run may have reached the broker
@@ -182,7 +184,9 @@ class PositionService:
                 self._store(order, state)
                 return self._outcome(order, state.status, state.message, state)
         else:
-            cycle = self.book().get(decision.symbol)
+            with self.engine.connect() as conn:
+                found = ledger.load_open_cycles(conn, self.account, decision.symbol)
+            cycle = found[decision.symbol][1] if found else None
             if rolling and cycle is not None:
                 flat = WheelState.LONG_STOCK if cycle.shares else WheelState.CASH
                 cycle = replace(cycle, state=flat, contracts=0, option_occ=None)
@@ -305,6 +309,7 @@ class PositionService:
             reason=reason,
             fill_price=None if state is None else state.average_fill_price,
             quantity=0 if state is None else state.filled_quantity,
+            fees=0.0 if state is None else state.fees,
         )
 
     # ------------------------------------------------------------------ wheel bookkeeping
@@ -320,7 +325,7 @@ class PositionService:
             kind=kinds[(leg.side, leg.right)],  # type: ignore[arg-type]
             contracts=outcome.quantity,
             price=float(outcome.fill_price or 0.0),
-            fees=self._fees_of(outcome.client_order_id),
+            fees=outcome.fees,
             occ_symbol=leg.occ_symbol,
             strike=leg.strike,
             expiration=leg.expiration,
@@ -338,19 +343,12 @@ class PositionService:
             contracts=new.quantity,
             price=float(new.fill_price or 0.0),
             close_price=float(close.fill_price or 0.0),
-            fees=self._fees_of(close.client_order_id) + self._fees_of(new.client_order_id),
+            fees=close.fees + new.fees,
             occ_symbol=leg.occ_symbol,
             strike=leg.strike,
             expiration=leg.expiration,
         )
         self._apply(decision.symbol, event, f"roll:{new.client_order_id}", decision)
-
-    def _fees_of(self, client_order_id: str) -> float:
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                text("SELECT fees FROM orders WHERE client_order_id = :c"), {"c": client_order_id}
-            ).scalar()
-        return float(value or 0.0)
 
     def _apply(
         self,
@@ -364,7 +362,7 @@ class PositionService:
         with self.engine.begin() as conn:
             if ledger.event_recorded(conn, event_key):
                 return None
-            cycle_id, cycle = ledger.load_open_cycles(conn, self.account).get(
+            cycle_id, cycle = ledger.load_open_cycles(conn, self.account, symbol).get(
                 symbol, (None, WheelCycle(symbol))
             )
             transition = apply_event(cycle, event)
@@ -419,7 +417,7 @@ def _order_row(conn: Connection, client_order_id: str) -> dict[str, Any] | None:
     row = (
         conn.execute(
             text(
-                "SELECT status, reason, average_fill_price, filled_quantity FROM orders "
+                "SELECT status, reason, average_fill_price, filled_quantity, fees FROM orders "
                 "WHERE client_order_id = :c"
             ),
             {"c": client_order_id},
