@@ -9,9 +9,9 @@ from wheelflow.pricing import IVStatus, implied_volatility, iv_and_greeks, price
 from wheelflow.pricing.american import (
     american_greeks,
     american_price,
-    binomial_price,
     bivariate_normal_cdf,
 )
+from wheelflow.pricing.binomial import binomial_price
 from wheelflow.pricing.sample import random_contracts
 
 # Measured on 300 random contracts against a 2000-step tree: median error 2e-11 of the price

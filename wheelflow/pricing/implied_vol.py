@@ -104,10 +104,10 @@ def implied_volatility(
 
     With ``return_status=True`` returns ``(sigma, status)`` where status holds one of
     :data:`STATUS_NAMES` per contract. ``exercise="american"`` inverts the
-    Bjerksund-Stensland (2002) price instead (see :mod:`wheelflow.pricing.american`).
+    Bjerksund-Stensland (2002) price instead (see :mod:`wheelflow.pricing.american_iv`).
     """
     if exercise == "american":
-        from wheelflow.pricing.american import american_implied_volatility
+        from wheelflow.pricing.american_iv import american_implied_volatility
 
         sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
     elif exercise == "european":
@@ -153,10 +153,12 @@ def iv_and_greeks(
     day), ``vega`` and ``rho`` (per 1 percentage point) as in
     :func:`wheelflow.pricing.black_scholes.greeks`. Greeks are NaN where the status is not "ok".
     ``exercise="american"``: Bjerksund-Stensland IV and finite-difference greeks
-    (:mod:`wheelflow.pricing.american`), roughly a thousand times slower than the European path.
+    (:mod:`wheelflow.pricing.american`): ~13,000 contracts/s, some 200 times slower than the
+    European path.
     """
     if exercise == "american":
-        from wheelflow.pricing.american import american_greeks, american_implied_volatility
+        from wheelflow.pricing.american import american_greeks
+        from wheelflow.pricing.american_iv import american_implied_volatility
 
         sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
         greeks = american_greeks(spot, strike, t, r, q, sigma, is_call)
