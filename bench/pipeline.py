@@ -1,0 +1,115 @@
+"""Benchmark: one ``wheel_pipeline`` run for 30, 300 and 3,000 synthetic underlyings, on SQLite
+and PostgreSQL, with the time of every stage.
+
+    python bench/pipeline.py [--sizes 30,300,3000] [--backends sqlite,postgresql]
+
+Target (issue 2): 3,000 underlyings (~1M contracts) end to end in under 5 minutes on a 2-core
+machine. Every underlying is priced under the $50 filter's ceiling of 1,000,000 so all are
+screened: the price window is opened wide for the benchmark, which is the worst case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+PG_URL = os.environ.get(
+    "WHEELFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DAY = dt.date(2026, 11, 24)
+
+
+def _database(backend: str, workdir: Path) -> tuple[str, object]:
+    from sqlalchemy import create_engine, text
+
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.sqlite'}", None
+    schema = f"wf_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", (admin, schema)
+
+
+def _drop(handle: object) -> None:
+    if handle is None:
+        return
+    from sqlalchemy import text
+
+    admin, schema = handle  # type: ignore[misc]
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="30,300,3000")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = args.backends.split(",")
+
+    workdir = Path(tempfile.mkdtemp(prefix="wheelflow-bench-"))
+    strategy = workdir / "strategy.toml"
+    strategy.write_text("[screening]\nmax_underlying_price = 1000000\n")
+    os.environ["WHEELFLOW_DATA_DIR"] = str(workdir)
+    os.environ["WHEELFLOW_SEED_DEMO_POSITIONS"] = "true"
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.pipeline import wheel_pipeline
+    from wheelflow.providers.synthetic import SyntheticMarket
+
+    rows = []
+    with prefect_test_harness(server_startup_timeout=180):
+        # Warm-up: imports (Great Expectations ~3-7 s) and the first flow run are not measured.
+        url, handle = _database("sqlite", workdir)
+        warm = SyntheticMarket(as_of=DAY, universe_size=30)
+        wheel_pipeline(
+            provider=warm, database_url=url, symbols=warm.symbols[:3], strategy_file=str(strategy)
+        )
+        for backend in backends:
+            for size in sizes:
+                market = SyntheticMarket(as_of=DAY, universe_size=size)
+                url, handle = _database(backend, workdir)
+                start = time.perf_counter()
+                summary = wheel_pipeline(
+                    provider=market,
+                    database_url=url,
+                    symbols=market.symbols,
+                    strategy_file=str(strategy),
+                )
+                total = time.perf_counter() - start
+                _drop(handle)
+                rows.append((backend, size, summary, total))
+                stages = "  ".join(f"{k}={v:.1f}s" for k, v in summary["stage_seconds"].items())
+                print(
+                    f"{backend:10s} {size:>5d} underlyings  {summary['contracts']:>9,d} contracts "
+                    f"{summary['rankings']:>5d} ranked  total {total:7.1f}s  | {stages}",
+                    flush=True,
+                )
+    print()
+    print("backend     underlyings   contracts   total s   contracts/s   target(3000 < 300 s)")
+    for backend, size, summary, total in rows:
+        verdict = ("met" if total < 300 else "MISSED") if size == 3000 else ""
+        print(
+            f"{backend:10s} {size:>12d} {summary['contracts']:>11,d} {total:9.1f} "
+            f"{summary['contracts'] / total:>13,.0f}   {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
