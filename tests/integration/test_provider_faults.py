@@ -26,6 +26,7 @@ from wheelflow.strategy.config import parse_strategy_config
 
 TOKEN = "tradier-live-token-DO-NOT-LEAK-7f3a"
 N_SYMBOLS = 100
+MAX_DAYS = 14  # two or three weekly expirations per symbol keep the run quick
 
 
 def _ms(ts: pd.Series) -> list[int]:
@@ -34,21 +35,41 @@ def _ms(ts: pd.Series) -> list[int]:
 
 
 class FakeTradier:
-    """Serves a synthetic market in Tradier's response shapes (quirks included)."""
+    """Serves a synthetic market in Tradier's response shapes (quirks included).
+
+    Every payload is built once up front, so the test measures the client, not the fake.
+    """
 
     def __init__(self, market: SyntheticMarket, max_days: int) -> None:
         self.market = market
         self.symbols = market.symbols
-        fetch = market.option_chains(self.symbols)
-        chains = fetch.chains
+        chains = market.option_chains(self.symbols).chains
         horizon = pd.Timestamp(market.snapshot_time().date() + dt.timedelta(days=max_days))
         chains = chains[chains["expiration"] <= horizon]
-        self.chains = {key: group for key, group in chains.groupby(["underlying", "expiration"])}
-        self.quotes = market.quotes(self.symbols).set_index("symbol")
-
-    def quote_payload(self, symbols: list[str]) -> dict[str, object]:
-        q = self.quotes.loc[[s for s in symbols if s in self.quotes.index]].reset_index()
-        records = pd.DataFrame(
+        options = pd.DataFrame(
+            {
+                "symbol": chains["occ_symbol"],
+                "underlying": chains["underlying"],
+                "expiration_date": chains["expiration"].dt.strftime("%Y-%m-%d"),
+                "strike": chains["strike"],
+                "option_type": chains["right"].map({"P": "put", "C": "call"}),
+                "bid": chains["bid"],
+                "ask": chains["ask"],
+                "last": chains["last"],
+                "volume": chains["volume"].astype(int),
+                "open_interest": chains["open_interest"].astype(int),
+                "bid_date": _ms(chains["quote_time"]),
+                "ask_date": _ms(chains["quote_time"]),
+                "contract_size": 100,
+                "type": "option",
+            }
+        )
+        self.chains: dict[tuple[str, str], list[dict[str, object]]] = {
+            (str(sym), str(exp)): group.to_dict(orient="records")
+            for (sym, exp), group in options.groupby(["underlying", "expiration_date"])
+        }
+        q = market.quotes(self.symbols)
+        quotes = pd.DataFrame(
             {
                 "symbol": q["symbol"],
                 "bid": q["bid"],
@@ -61,52 +82,39 @@ class FakeTradier:
                 "ask_date": _ms(q["quote_time"]),
                 "type": "stock",
             }
-        ).to_dict(orient="records")
+        )
+        self.quotes = {r["symbol"]: r for r in quotes.to_dict(orient="records")}
+        self.history: dict[tuple[str, str], dict[str, list[dict[str, object]]]] = {}
+        self.lock = threading.Lock()
+
+    def quote_payload(self, symbols: list[str]) -> dict[str, object]:
+        records = [self.quotes[s] for s in symbols if s in self.quotes]
         # Tradier quirk: one symbol gives an object, not a one-element list.
         return {"quotes": {"quote": records[0] if len(records) == 1 else records}}
 
     def expirations_payload(self, symbol: str) -> dict[str, object]:
-        dates = sorted(f"{exp:%Y-%m-%d}" for (sym, exp) in self.chains if sym == symbol)
+        dates = sorted(exp for (sym, exp) in self.chains if sym == symbol)
         return {"expirations": {"date": dates} if dates else None}
 
     def chain_payload(self, symbol: str, expiration: str) -> dict[str, object]:
-        chain = self.chains.get((symbol, pd.Timestamp(expiration)))
-        if chain is None:
-            return {"options": None}
-        records = pd.DataFrame(
-            {
-                "symbol": chain["occ_symbol"],
-                "underlying": chain["underlying"],
-                "expiration_date": expiration,
-                "strike": chain["strike"],
-                "option_type": chain["right"].map({"P": "put", "C": "call"}),
-                "bid": chain["bid"],
-                "ask": chain["ask"],
-                "last": chain["last"],
-                "volume": chain["volume"].astype(int),
-                "open_interest": chain["open_interest"].astype(int),
-                "bid_date": _ms(chain["quote_time"]),
-                "ask_date": _ms(chain["quote_time"]),
-                "contract_size": 100,
-                "type": "option",
-            }
-        ).to_dict(orient="records")
-        return {"options": {"option": records}}
+        records = self.chains.get((symbol, expiration))
+        return {"options": {"option": records} if records else None}
 
     def history_payload(self, symbol: str, start: str, end: str) -> dict[str, object]:
-        bars = self.market.price_history(
-            [symbol], dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-        )
-        if bars.empty:
-            return {"history": None}
-        days = bars.assign(date=bars["bar_date"].dt.strftime("%Y-%m-%d"))
-        return {
-            "history": {
-                "day": days[["date", "open", "high", "low", "close", "volume"]].to_dict(
-                    orient="records"
+        with self.lock:
+            if (start, end) not in self.history:
+                bars = self.market.price_history(
+                    self.symbols, dt.date.fromisoformat(start), dt.date.fromisoformat(end)
                 )
-            }
-        }
+                bars = bars.assign(date=bars["bar_date"].dt.strftime("%Y-%m-%d"))
+                self.history[(start, end)] = {
+                    sym: group[["date", "open", "high", "low", "close", "volume"]].to_dict(
+                        orient="records"
+                    )
+                    for sym, group in bars.groupby("symbol")
+                }
+        days = self.history[(start, end)].get(symbol)
+        return {"history": {"day": days} if days else None}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
@@ -165,7 +173,7 @@ def market() -> SyntheticMarket:
 
 @pytest.fixture(scope="module")
 def fake_tradier(market: SyntheticMarket) -> FakeTradier:
-    return FakeTradier(market, max_days=21)
+    return FakeTradier(market, max_days=MAX_DAYS)
 
 
 def run(engine: Engine, market: SyntheticMarket, transport: Faults):  # type: ignore[no-untyped-def]
@@ -178,7 +186,7 @@ def run(engine: Engine, market: SyntheticMarket, transport: Faults):  # type: ig
         provider_retry_max_delay_seconds=0.01,
         provider_requests_per_second=1000.0,
         provider_max_concurrency=16,
-        provider_max_days_to_expiry=21,
+        provider_max_days_to_expiry=MAX_DAYS,
         seed_demo_positions=False,
     )
     provider = TradierMarketData.from_settings(
@@ -241,16 +249,16 @@ def test_a_permanently_failing_symbol_is_recorded_and_alerted_while_others_compl
 
 
 def test_provider_token_never_reaches_logs_run_records_or_alerts(
-    engine: Engine,
+    sqlite_engine: Engine,
     market: SyntheticMarket,
     fake_tradier: FakeTradier,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     broken = market.symbols[3]
-    run(engine, market, Faults(fake_tradier, rate=0.1, broken=broken))
+    run(sqlite_engine, market, Faults(fake_tradier, rate=0.1, broken=broken))
     assert TOKEN not in caplog.text
-    with engine.connect() as conn:
+    with sqlite_engine.connect() as conn:
         for table in ("pipeline_runs", "alerts", "quarantined_rows", "quality_results"):
             rows = conn.execute(text(f"SELECT * FROM {table}")).fetchall()
             assert TOKEN not in repr(rows), table

@@ -29,10 +29,10 @@ from wheelflow.execution.broker import (
     require_live_trading,
 )
 from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
 from wheelflow.providers.http import (
-    HttpMarketData,
     ProviderClient,
     ProviderHTTPError,
     ProviderUnreachable,
@@ -61,8 +61,12 @@ _SNAPSHOT_FIELDS: dict[str, tuple[str, Any]] = {
     "last": ("latestTrade.p", "float"),
     "volume": ("dailyBar.v", "int"),
     "quote_time": ("latestQuote.t", "time_utc"),
+    # added from the stock snapshot and the contracts API
+    "underlying_price": ("stock.latestTrade.p", "float"),
+    "open_interest": ("contract.open_interest", "int"),
 }
 _BAR_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("symbol", "str"),  # added: bars are keyed by symbol
     "bar_date": ("t", "time_utc"),
     "open": ("o", "float"),
     "high": ("h", "float"),
@@ -88,19 +92,37 @@ def parse_stock_snapshots(payload: Any) -> pd.DataFrame:
     return conform(frame, QUOTE_COLUMNS)
 
 
-def parse_option_snapshots(
-    pages: Sequence[Any], underlying_price: float | None, open_interest: dict[str, int]
-) -> pd.DataFrame:
-    """Pages of ``GET /v1beta1/options/snapshots/{underlying}`` -> CHAIN_COLUMNS.
+def snapshot_records(
+    pages: Sequence[Any], underlying_price: Any, open_interest: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Option snapshots of all pages as records keyed by their OCC ``symbol``, each tagged with
+    the underlying's last trade and the contract's open interest (from the contracts API)."""
+    return [
+        {
+            **r,
+            "stock.latestTrade.p": underlying_price,
+            "contract.open_interest": open_interest.get(r["symbol"]),
+        }
+        for page in pages
+        for r in _keyed((page or {}).get("snapshots"))
+    ]
 
-    Contract terms come from the OCC key; ``open_interest`` (by OCC symbol) from the contracts API.
-    """
-    records = [r for page in pages for r in _keyed((page or {}).get("snapshots"))]
+
+def parse_snapshot_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Option snapshot records (any underlyings) -> CHAIN_COLUMNS; terms from the OCC key."""
     frame = normalize_records(records, _SNAPSHOT_FIELDS, provider="alpaca")
     frame = fill_from_occ(frame, provider="alpaca", raw_name="snapshots key")
-    frame["underlying_price"] = underlying_price
-    frame["open_interest"] = frame["occ_symbol"].map(open_interest)
     return conform(frame, CHAIN_COLUMNS)
+
+
+def contract_open_interest(pages: Sequence[Any]) -> dict[str, Any]:
+    """Raw ``open_interest`` by OCC symbol from pages of ``GET /v2/options/contracts``."""
+    return {
+        c.get("symbol"): c.get("open_interest")
+        for page in pages
+        for c in ((page or {}).get("option_contracts") or [])
+        if isinstance(c, dict)
+    }
 
 
 def parse_contracts(pages: Sequence[Any]) -> pd.DataFrame:
@@ -114,13 +136,24 @@ def parse_contracts(pages: Sequence[Any]) -> pd.DataFrame:
     return normalize_records(records, fields, provider="alpaca")
 
 
+def bar_records(pages: Sequence[Any], symbol: str) -> list[dict[str, Any]]:
+    """The bars of ``symbol`` from pages of ``GET /v2/stocks/bars``, tagged with the symbol."""
+    return [
+        {**b, "symbol": symbol}
+        for page in pages
+        for b in (((page or {}).get("bars") or {}).get(symbol) or [])
+        if isinstance(b, dict)
+    ]
+
+
+def parse_bar_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    # Daily bars are stamped at midnight New York (04:00/05:00 UTC): the date is the session.
+    return conform(normalize_records(records, _BAR_FIELDS, provider="alpaca"), BAR_COLUMNS)
+
+
 def parse_bars(pages: Sequence[Any], symbol: str) -> pd.DataFrame:
     """Pages of ``GET /v2/stocks/bars`` (``{"bars": {"SYM": [...]}}``) -> BAR_COLUMNS."""
-    records = [b for page in pages for b in (((page or {}).get("bars") or {}).get(symbol) or [])]
-    frame = normalize_records(records, _BAR_FIELDS, provider="alpaca")
-    # Daily bars are stamped at midnight New York, i.e. 04:00/05:00 UTC: the date is the session.
-    frame["symbol"] = symbol
-    return conform(frame, BAR_COLUMNS)
+    return parse_bar_records(bar_records(pages, symbol))
 
 
 # --------------------------------------------------------------------------- market data
@@ -230,35 +263,37 @@ class AlpacaMarketData(HttpMarketData):
             raise result
         return sorted({d.date() for d in result["expiration"].dropna()})
 
-    async def _chain(
+    async def _chain_records(
         self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
-    ) -> pd.DataFrame:
-        stock = parse_stock_snapshots(
-            await self.client.aget_json(client, "/v2/stocks/snapshots", {"symbols": symbol})
-        )
-        price = float(stock["last"].iloc[0]) if len(stock) else None
-        today = self.snapshot_time().date()
-        until = today + dt.timedelta(days=self.max_days_to_expiry)
+    ) -> list[dict[str, Any]]:
+        stock = await self.client.aget_json(client, "/v2/stocks/snapshots", {"symbols": symbol})
+        price = (((stock or {}).get(symbol) or {}).get("latestTrade") or {}).get("p")
+        first, last = (min(expirations), max(expirations)) if expirations else self.window()
         params: dict[str, Any] = {
             "feed": self.options_feed,
             "limit": 1000,
-            "expiration_date_gte": today.isoformat(),
-            "expiration_date_lte": until.isoformat(),
+            "expiration_date_gte": first.isoformat(),
+            "expiration_date_lte": last.isoformat(),
         }
         pages = await self._pages(client, f"/v1beta1/options/snapshots/{symbol}", params)
-        contracts = await self._contracts(client, symbol, until)
-        open_interest = dict(
-            zip(contracts["occ_symbol"], contracts["open_interest"].astype(object), strict=True)
+        contracts = await self._pages(
+            client,
+            f"{self.trading_base_url}/v2/options/contracts",
+            {
+                "underlying_symbols": symbol,
+                "expiration_date_gte": first.isoformat(),
+                "expiration_date_lte": last.isoformat(),
+                "limit": 10000,
+            },
         )
-        chain = parse_option_snapshots(pages, price, open_interest)
-        if expirations is not None:
-            wanted = pd.to_datetime(pd.Series(list(expirations)))
-            chain = chain[chain["expiration"].isin(wanted)].reset_index(drop=True)
-        return chain
+        return snapshot_records(pages, price, contract_open_interest(contracts))
 
-    async def _history(
+    def _parse_chain(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_snapshot_records(records)
+
+    async def _history_records(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
-    ) -> pd.DataFrame:
+    ) -> list[dict[str, Any]]:
         params = {
             "symbols": symbol,
             "timeframe": "1Day",
@@ -267,7 +302,10 @@ class AlpacaMarketData(HttpMarketData):
             "adjustment": "raw",
             "limit": 10000,
         }
-        return parse_bars(await self._pages(client, "/v2/stocks/bars", params), symbol)
+        return bar_records(await self._pages(client, "/v2/stocks/bars", params), symbol)
+
+    def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_bar_records(records)
 
 
 # --------------------------------------------------------------------------- brokerage

@@ -12,6 +12,7 @@ is that symbol's failure, not an authentication error.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,10 +20,13 @@ import httpx
 import pandas as pd
 
 from wheelflow.errors import ProviderError
+from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
-from wheelflow.providers.http import HttpMarketData, client_from_settings
+from wheelflow.providers.http import client_from_settings
 from wheelflow.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 INDEX_SYMBOLS = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX", "OEX", "XEO", "MRUT"})
 
@@ -43,8 +47,12 @@ _OPTION_FIELDS: dict[str, tuple[str, Any]] = {
     "volume": ("volume", "int"),
     "open_interest": ("open_interest", "int"),
     "quote_time": ("last_trade_time", "time_ny"),
+    # added from the file: the requested symbol (index options list weekly roots like SPXW)
+    "underlying": ("request.symbol", "str"),
+    "underlying_price": ("data.current_price", "float"),
 }
 _BAR_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("request.symbol", "str"),
     "bar_date": ("date", "date"),
     "open": ("open", "float"),
     "high": ("high", "float"),
@@ -67,29 +75,49 @@ def _data(payload: Any) -> dict[str, Any]:
     return data
 
 
+def quote_record(payload: Any, symbol: str) -> dict[str, Any]:
+    return {**_data(payload), "symbol": symbol}
+
+
+def parse_quote_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return conform(normalize_records(records, _QUOTE_FIELDS, provider="cboe"), QUOTE_COLUMNS)
+
+
 def parse_quote(payload: Any, symbol: str) -> pd.DataFrame:
     """``quotes/{SYMBOL}.json`` or ``options/{SYMBOL}.json`` -> one QUOTE_COLUMNS row."""
-    data = {**_data(payload), "symbol": symbol}
-    return conform(normalize_records([data], _QUOTE_FIELDS, provider="cboe"), QUOTE_COLUMNS)
+    return parse_quote_records([quote_record(payload, symbol)])
+
+
+def option_records(payload: Any, symbol: str) -> list[dict[str, Any]]:
+    """``data.options[]`` of ``options/{SYMBOL}.json``, tagged with the symbol and its price."""
+    data = _data(payload)
+    extra = {"request.symbol": symbol, "data.current_price": data.get("current_price")}
+    return [{**o, **extra} for o in (data.get("options") or []) if isinstance(o, dict)]
+
+
+def parse_option_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Option records (any symbols) -> CHAIN_COLUMNS; contract terms from the OCC symbol."""
+    frame = normalize_records(records, _OPTION_FIELDS, provider="cboe")
+    return conform(fill_from_occ(frame, provider="cboe", raw_name="option"), CHAIN_COLUMNS)
 
 
 def parse_chain(payload: Any, symbol: str) -> pd.DataFrame:
-    """``options/{SYMBOL}.json`` -> CHAIN_COLUMNS; contract terms from the OCC symbol."""
-    data = _data(payload)
-    frame = normalize_records(list(data.get("options") or []), _OPTION_FIELDS, provider="cboe")
-    # Index options are listed under their weekly roots (SPXW); the underlying stays the index.
-    frame = fill_from_occ(frame, provider="cboe", raw_name="option")
-    frame["underlying"] = symbol
-    frame["underlying_price"] = pd.to_numeric(data.get("current_price"), errors="coerce")
-    return conform(frame, CHAIN_COLUMNS)
+    """``options/{SYMBOL}.json`` -> CHAIN_COLUMNS."""
+    return parse_option_records(option_records(payload, symbol))
+
+
+def history_records(payload: Any, symbol: str) -> list[dict[str, Any]]:
+    days = (payload or {}).get("data") or []
+    return [{**d, "request.symbol": symbol} for d in days if isinstance(d, dict)]
+
+
+def parse_history_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return conform(normalize_records(records, _BAR_FIELDS, provider="cboe"), BAR_COLUMNS)
 
 
 def parse_history(payload: Any, symbol: str) -> pd.DataFrame:
     """``charts/historical/{SYMBOL}.json`` (``{"data": [{date, open, ...}]}``) -> BAR_COLUMNS."""
-    records = (payload or {}).get("data") or []
-    frame = normalize_records(list(records), _BAR_FIELDS, provider="cboe")
-    frame["symbol"] = symbol
-    return conform(frame, BAR_COLUMNS)
+    return parse_history_records(history_records(payload, symbol))
 
 
 class CboeDelayedQuotes(HttpMarketData):
@@ -110,40 +138,47 @@ class CboeDelayedQuotes(HttpMarketData):
         return cls(client, max_days_to_expiry=settings.provider_max_days_to_expiry, clock=clock)
 
     def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
-        async def fetch(client: httpx.AsyncClient, symbol: str) -> pd.DataFrame:
-            payload = await self.client.aget_json(client, f"/quotes/{cboe_symbol(symbol)}.json")
-            return parse_quote(payload, symbol)
+        """Quotes of the symbols CBOE knows; unknown symbols are absent (and logged)."""
 
-        frames = [
-            r for r in self.client.gather(fetch, list(symbols)) if isinstance(r, pd.DataFrame)
-        ]
-        if not frames:
-            return conform(pd.DataFrame(), QUOTE_COLUMNS)
-        return conform(pd.concat(frames, ignore_index=True), QUOTE_COLUMNS)
+        async def fetch(client: httpx.AsyncClient, symbol: str) -> dict[str, Any]:
+            payload = await self.client.aget_json(client, f"/quotes/{cboe_symbol(symbol)}.json")
+            return quote_record(payload, symbol)
+
+        records = []
+        for symbol, result in zip(symbols, self.client.gather(fetch, list(symbols)), strict=True):
+            if isinstance(result, ProviderError):
+                logger.warning("cboe: no quote for %s: %s", symbol, result)
+            else:
+                records.append(result)
+        return parse_quote_records(records)
 
     def expirations(self, symbol: str) -> list[dt.date]:
-        chain = self.option_chain(symbol)
+        async def fetch(client: httpx.AsyncClient, item: str) -> list[dict[str, Any]]:
+            return await self._chain_records(client, item, None)
+
+        result = self.client.gather(fetch, [symbol])[0]
+        if isinstance(result, ProviderError):
+            raise result
+        chain = parse_option_records(result)
         return sorted({d.date() for d in chain["expiration"].dropna()})
 
-    async def _chain(
+    async def _chain_records(
         self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
-    ) -> pd.DataFrame:
+    ) -> list[dict[str, Any]]:
+        # One file holds every expiration; the window is applied after parsing.
         payload = await self.client.aget_json(client, f"/options/{cboe_symbol(symbol)}.json")
-        chain = parse_chain(payload, symbol)
-        if expirations is None:
-            keep = self._expiry_window(sorted({d.date() for d in chain["expiration"].dropna()}))
-        else:
-            keep = list(expirations)
-        # Unparseable contracts (no expiration) stay so the gate can quarantine them.
-        wanted = chain["expiration"].isin(pd.to_datetime(pd.Series(keep, dtype=object)))
-        return chain[wanted | chain["expiration"].isna()].reset_index(drop=True)
+        return option_records(payload, symbol)
 
-    async def _history(
+    def _parse_chain(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_option_records(records)
+
+    async def _history_records(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
-    ) -> pd.DataFrame:
+    ) -> list[dict[str, Any]]:
         payload = await self.client.aget_json(
             client, f"/charts/historical/{cboe_symbol(symbol)}.json"
         )
-        bars = parse_history(payload, symbol)
-        days = bars["bar_date"]
-        return bars[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+        return history_records(payload, symbol)
+
+    def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_history_records(records)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as dt
 import email.utils
 import logging
 import random
@@ -25,17 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-import pandas as pd
 
 from wheelflow.errors import ProviderAuthError, ProviderError
-from wheelflow.providers._payload import utc_now_minute, within_days
-from wheelflow.providers.base import (
-    BAR_COLUMNS,
-    CHAIN_COLUMNS,
-    ChainFetch,
-    conform,
-    empty_frame,
-)
 
 if TYPE_CHECKING:
     from wheelflow.settings import Settings
@@ -428,105 +418,6 @@ class ProviderClient:
                 return list(await asyncio.gather(*(one(item) for item in items)))
 
         return run_coroutine(main())
-
-
-# --------------------------------------------------------------------------- provider skeleton
-
-
-class HttpMarketData:
-    """What the HTTP market-data adapters share: snapshot time, concurrent chains, history.
-
-    Subclasses set ``name`` and implement the async ``_chain`` (one underlying) and
-    ``_history`` (one underlying's daily bars) on top of ``self.client``.
-    """
-
-    name = "http"
-    exercise_style = "american"
-
-    def __init__(
-        self,
-        client: ProviderClient,
-        *,
-        max_days_to_expiry: int = 60,
-        clock: Callable[[], dt.datetime] = utc_now_minute,
-    ) -> None:
-        self.client = client
-        self.max_days_to_expiry = max_days_to_expiry
-        self.clock = clock  # naive UTC "now"; tests pin it
-
-    def snapshot_time(self) -> dt.datetime:
-        return self.clock()
-
-    async def _chain(
-        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
-    ) -> pd.DataFrame:
-        raise NotImplementedError
-
-    async def _history(
-        self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
-    ) -> pd.DataFrame:
-        raise NotImplementedError
-
-    def option_chain(
-        self, symbol: str, expirations: Sequence[dt.date] | None = None
-    ) -> pd.DataFrame:
-        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
-            return await self._chain(client, item, expirations)
-
-        result = self.client.gather(fetch, [symbol])[0]
-        if isinstance(result, ProviderError):
-            raise result
-        return conform(result, CHAIN_COLUMNS)
-
-    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
-        """Every symbol's chain, fetched concurrently; failures per symbol, auth errors raised."""
-        before = self.client.retries
-
-        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
-            return await self._chain(client, item, None)
-
-        results = self.client.gather(fetch, list(symbols))
-        frames: list[pd.DataFrame] = []
-        failures: dict[str, str] = {}
-        for symbol, result in zip(symbols, results, strict=True):
-            if isinstance(result, ProviderAuthError):
-                raise result
-            if isinstance(result, ProviderError):
-                failures[symbol] = str(result)
-            elif result.empty:
-                failures[symbol] = (
-                    f"{self.name}: no option chain within {self.max_days_to_expiry} days"
-                )
-            else:
-                frames.append(result)
-        chains = (
-            conform(pd.concat(frames, ignore_index=True), CHAIN_COLUMNS)
-            if frames
-            else empty_frame(CHAIN_COLUMNS)
-        )
-        return ChainFetch(chains=chains, failures=failures, retries=self.client.retries - before)
-
-    def price_history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Daily bars of every symbol; a symbol that fails is logged and left out."""
-
-        async def fetch(client: httpx.AsyncClient, item: str) -> pd.DataFrame:
-            return await self._history(client, item, start, end)
-
-        frames: list[pd.DataFrame] = []
-        for symbol, result in zip(symbols, self.client.gather(fetch, list(symbols)), strict=True):
-            if isinstance(result, ProviderAuthError):
-                raise result
-            if isinstance(result, ProviderError):
-                logger.warning("%s: no price history for %s: %s", self.name, symbol, result)
-            else:
-                frames.append(result)
-        if not frames:
-            return empty_frame(BAR_COLUMNS)
-        return conform(pd.concat(frames, ignore_index=True), BAR_COLUMNS)
-
-    def _expiry_window(self, expirations: list[dt.date]) -> list[dt.date]:
-        today = self.snapshot_time().date()
-        return within_days(expirations, today, self.max_days_to_expiry)
 
 
 def client_from_settings(

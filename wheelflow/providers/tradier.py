@@ -29,10 +29,10 @@ from wheelflow.execution.broker import (
     require_live_trading,
 )
 from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
 from wheelflow.providers.http import (
-    HttpMarketData,
     ProviderClient,
     ProviderHTTPError,
     ProviderUnreachable,
@@ -64,9 +64,11 @@ _CHAIN_FIELDS: dict[str, tuple[str, Any]] = {
     "last": ("last", "float"),
     "volume": ("volume", "int"),
     "open_interest": ("open_interest", "int"),
+    "underlying_price": ("quote.last", "float"),  # added from the underlying's quote
     "quote_time": ("bid_date", "epoch_ms"),
 }
 _BAR_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("symbol", "str"),  # added: history days do not name their symbol
     "bar_date": ("date", "date"),
     "open": ("open", "float"),
     "high": ("high", "float"),
@@ -94,22 +96,44 @@ def parse_expirations(payload: Any) -> list[dt.date]:
     return sorted({d.date() for d in parsed.dropna()})
 
 
+def option_records(payload: Any) -> list[dict[str, Any]]:
+    """The option objects of a ``GET /markets/options/chains`` answer (``null`` -> [])."""
+    options = (payload or {}).get("options") or {}
+    return as_list(options.get("option") if isinstance(options, dict) else None)
+
+
 def parse_chain(payload: Any, underlying_price: float | None) -> pd.DataFrame:
     """``GET /markets/options/chains`` -> CHAIN_COLUMNS (``{"options": null}`` -> empty)."""
-    options = (payload or {}).get("options") or {}
-    records = as_list(options.get("option") if isinstance(options, dict) else None)
-    frame = normalize_records(records, _CHAIN_FIELDS, provider="tradier")
-    frame["underlying_price"] = underlying_price
-    return conform(frame, CHAIN_COLUMNS)
+    records = [{**r, "quote.last": underlying_price} for r in option_records(payload)]
+    return parse_option_records(records)
+
+
+def parse_option_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Option objects (any symbols and expirations, each with ``quote.last``) -> CHAIN_COLUMNS."""
+    return conform(normalize_records(records, _CHAIN_FIELDS, provider="tradier"), CHAIN_COLUMNS)
+
+
+def history_records(payload: Any, symbol: str) -> list[dict[str, Any]]:
+    """The days of a ``GET /markets/history`` answer, each tagged with ``symbol``."""
+    history = (payload or {}).get("history") or {}
+    days = as_list(history.get("day") if isinstance(history, dict) else None)
+    return [{**d, "symbol": symbol} for d in days if isinstance(d, dict)]
+
+
+def parse_history_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return conform(normalize_records(records, _BAR_FIELDS, provider="tradier"), BAR_COLUMNS)
 
 
 def parse_history(payload: Any, symbol: str) -> pd.DataFrame:
     """``GET /markets/history`` (interval=daily) -> BAR_COLUMNS (``{"history": null}`` -> empty)."""
-    history = (payload or {}).get("history") or {}
-    records = as_list(history.get("day") if isinstance(history, dict) else None)
-    frame = normalize_records(records, _BAR_FIELDS, provider="tradier")
-    frame["symbol"] = symbol
-    return conform(frame, BAR_COLUMNS)
+    return parse_history_records(history_records(payload, symbol))
+
+
+def _last_price(payload: Any) -> Any:
+    """The raw ``last`` of a one-symbol quotes answer (None when the symbol is unmatched)."""
+    quotes = (payload or {}).get("quotes") or {}
+    found = as_list(quotes.get("quote") if isinstance(quotes, dict) else None)
+    return found[0].get("last") if found and isinstance(found[0], dict) else None
 
 
 # --------------------------------------------------------------------------- market data
@@ -171,42 +195,48 @@ class TradierMarketData(HttpMarketData):
             )
         )
 
-    async def _chain(
+    async def _chain_records(
         self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
-    ) -> pd.DataFrame:
-        quote = parse_quotes(
+    ) -> list[dict[str, Any]]:
+        price = _last_price(
             await self.client.aget_json(client, "/markets/quotes", {"symbols": symbol})
         )
-        price = float(quote["last"].iloc[0]) if len(quote) else None
         if expirations is None:
             listed = parse_expirations(
                 await self.client.aget_json(
                     client, "/markets/options/expirations", {"symbol": symbol}
                 )
             )
-            expirations = self._expiry_window(listed)
-        frames = []
+            first, last = self.window()
+            expirations = [d for d in listed if first <= d <= last]
+        records: list[dict[str, Any]] = []
         for expiration in expirations:
             payload = await self.client.aget_json(
                 client,
                 "/markets/options/chains",
                 {"symbol": symbol, "expiration": expiration.isoformat(), "greeks": "true"},
             )
-            frames.append(parse_chain(payload, price))
-        return pd.concat(frames, ignore_index=True) if frames else parse_chain(None, price)
+            records.extend({**r, "quote.last": price} for r in option_records(payload))
+        return records
 
-    async def _history(
+    def _parse_chain(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_option_records(records)
+
+    async def _history_records(
         self, client: httpx.AsyncClient, symbol: str, start: dt.date, end: dt.date
-    ) -> pd.DataFrame:
+    ) -> list[dict[str, Any]]:
         params = {
             "symbol": symbol,
             "interval": "daily",
             "start": start.isoformat(),
             "end": end.isoformat(),
         }
-        return parse_history(
+        return history_records(
             await self.client.aget_json(client, "/markets/history", params), symbol
         )
+
+    def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        return parse_history_records(records)
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
