@@ -109,8 +109,15 @@ def create_app(
         }
     )
 
+    # Reads run in autocommit: under READ COMMITTED a transaction adds no consistency to a
+    # read, only BEGIN/ROLLBACK round trips. Writes use ``engine`` (one transaction each).
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+
     def provide_engine() -> Engine:
         return engine
+
+    def provide_reader() -> Engine:
+        return reader
 
     def on_startup() -> None:
         if own_engine:
@@ -147,7 +154,10 @@ def create_app(
             WebhookController,
         ],
         state=state,
-        dependencies={"engine": Provide(provide_engine, sync_to_thread=False)},
+        dependencies={
+            "engine": Provide(provide_engine, sync_to_thread=False),
+            "reader": Provide(provide_reader, sync_to_thread=False),
+        },
         middleware=[
             _rate_limit("login", settings.login_rate_per_minute),
             _rate_limit("webhook", settings.webhook_rate_per_minute),

@@ -110,21 +110,20 @@ def rankings_page(
     """One page of ranked candidates: ``items``, ``next_cursor``, ``snapshot_at``, ``run_id``.
 
     Ordered by strategy, rank, OCC symbol; the cursor pins the snapshot so pages of one listing
-    never mix runs.
+    never mix runs. One round trip: the latest snapshot is a subquery (index on snapshot_at).
     """
-    after: tuple[str, int, str] | None = None
-    if cursor:
-        snapshot_at, *rest = _decode_cursor(cursor)
-        after = (rest[0], rest[1], rest[2])
-    else:
-        found = latest_ranking_snapshot(conn, filters.run_id)
-        if found is None:
-            if filters.run_id is not None:
-                raise NotFound(f"no rankings for run_id {filters.run_id!r}")
-            return {"snapshot_at": None, "run_id": None, "items": [], "next_cursor": None}
-        snapshot_at = found
     c = _RANKINGS.c
-    conditions = [c.snapshot_at == snapshot_at]
+    after: tuple[str, int, str] | None = None
+    pinned: dt.datetime | None = None
+    if cursor:
+        pinned, *rest = _decode_cursor(cursor)
+        after = (rest[0], rest[1], rest[2])
+        conditions = [c.snapshot_at == pinned]
+    else:
+        latest = select(func.max(c.snapshot_at))
+        if filters.run_id is not None:
+            latest = latest.where(c.run_id == filters.run_id)
+        conditions = [c.snapshot_at == latest.scalar_subquery()]
     if filters.strategy:
         conditions.append(c.strategy == filters.strategy)
     if filters.symbol:
@@ -148,14 +147,23 @@ def rankings_page(
         )
     query = select(_RANKINGS).where(*conditions).order_by(*_RANKING_ORDER).limit(limit + 1)
     items = [dict(r) for r in conn.execute(query).mappings()]
+    if not items:
+        snapshot_at = pinned or latest_ranking_snapshot(conn, filters.run_id)
+        if snapshot_at is None and filters.run_id is not None:
+            raise NotFound(f"no rankings for run_id {filters.run_id!r}")
+        return {
+            "snapshot_at": snapshot_at,
+            "run_id": filters.run_id,
+            "items": [],
+            "next_cursor": None,
+        }
     next_cursor = None
     if len(items) > limit:
         items = items[:limit]
-        next_cursor = _encode_cursor(snapshot_at, items[-1])
-    run_id = items[0]["run_id"] if items else filters.run_id
+        next_cursor = _encode_cursor(items[-1]["snapshot_at"], items[-1])
     return {
-        "snapshot_at": snapshot_at,
-        "run_id": run_id,
+        "snapshot_at": items[0]["snapshot_at"],
+        "run_id": items[0]["run_id"],
         "items": items,
         "next_cursor": next_cursor,
     }

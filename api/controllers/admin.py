@@ -23,8 +23,8 @@ class AdminController(Controller):
     guards = [admin]  # noqa: RUF012
 
     @get("/users", sync_to_thread=True)
-    def users(self, engine: NamedDependency[Engine]) -> list[UserOut]:
-        with engine.connect() as conn:
+    def users(self, reader: NamedDependency[Engine]) -> list[UserOut]:
+        with reader.connect() as conn:
             return security.list_users(conn)  # type: ignore[return-value]
 
     @post("/users", sync_to_thread=True)
@@ -51,8 +51,8 @@ class AdminController(Controller):
             return next(u for u in security.list_users(conn) if u["id"] == user_id)  # type: ignore[return-value]
 
     @get("/api-keys", sync_to_thread=True)
-    def api_keys(self, engine: NamedDependency[Engine]) -> list[ApiKeyOut]:
-        with engine.connect() as conn:
+    def api_keys(self, reader: NamedDependency[Engine]) -> list[ApiKeyOut]:
+        with reader.connect() as conn:
             return security.list_api_keys(conn)  # type: ignore[return-value]
 
     @post("/api-keys", sync_to_thread=True)

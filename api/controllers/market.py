@@ -27,7 +27,7 @@ class MarketController(Controller):
     @get("/rankings", sync_to_thread=True)
     def rankings(
         self,
-        engine: NamedDependency[Engine],
+        reader: NamedDependency[Engine],
         strategy: FromQuery[Strategy | None] = None,
         symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
         min_return: Fraction = None,
@@ -53,7 +53,7 @@ class MarketController(Controller):
             max_dte=max_dte,
             run_id=run_id,
         )
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             page = queries.rankings_page(conn, filters, limit=limit, cursor=cursor)
         if format == "json":
             return Response(page)  # type: ignore[arg-type]
@@ -72,11 +72,11 @@ class MarketController(Controller):
     @get("/chains/{symbol:str}", sync_to_thread=True)
     def chain(
         self,
-        engine: NamedDependency[Engine],
+        reader: NamedDependency[Engine],
         symbol: FromPath[str],
         expiration: FromQuery[dt.date | None] = None,
         right: FromQuery[Literal["C", "P"] | None] = None,
     ) -> ChainOut:
         """Latest stored chain of ``symbol`` with IV and greeks (theta per day, vega per vol pt)."""
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.option_chain(conn, symbol, expiration=expiration, right=right)  # type: ignore[return-value]

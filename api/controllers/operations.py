@@ -30,7 +30,7 @@ class OperationsController(Controller):
     @get("/alerts", guards=[viewer], sync_to_thread=True)
     def alerts(
         self,
-        engine: NamedDependency[Engine],
+        reader: NamedDependency[Engine],
         severity: FromQuery[Literal["info", "warning", "critical"] | None] = None,
         symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
         since: FromQuery[dt.datetime | None] = None,
@@ -38,7 +38,7 @@ class OperationsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AlertOut]:
         """Alerts newest first; page backwards with ``before_id`` = the last id you saw."""
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.alerts(  # type: ignore[return-value]
                 conn,
                 severity=severity,
@@ -60,8 +60,8 @@ class OperationsController(Controller):
             return queries.acknowledge_alert(conn, alert_id, request.user.username)  # type: ignore[return-value]
 
     @get("/watchlist", guards=[viewer], sync_to_thread=True)
-    def watchlist(self, engine: NamedDependency[Engine]) -> list[WatchlistEntry]:
-        with engine.connect() as conn:
+    def watchlist(self, reader: NamedDependency[Engine]) -> list[WatchlistEntry]:
+        with reader.connect() as conn:
             return queries.watchlist(conn)  # type: ignore[return-value]
 
     @post("/watchlist", guards=[trader], sync_to_thread=True)
@@ -81,9 +81,9 @@ class OperationsController(Controller):
     @get("/runs", guards=[viewer], sync_to_thread=True)
     def runs(
         self,
-        engine: NamedDependency[Engine],
+        reader: NamedDependency[Engine],
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
     ) -> list[dict[str, Any]]:
         """Latest pipeline runs with their data-quality results and quarantined row counts."""
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.pipeline_runs(conn, limit=limit)

@@ -21,36 +21,36 @@ class PortfolioController(Controller):
     @get("/positions", guards=[trader], sync_to_thread=True)
     def positions(
         self,
-        engine: NamedDependency[Engine],
+        reader: NamedDependency[Engine],
         status: FromQuery[Literal["open", "closed"] | None] = None,
         symbol: FromQuery[str | None] = None,
     ) -> list[PositionOut]:
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.positions(conn, status=status, symbol=symbol)  # type: ignore[return-value]
 
     @get("/positions/{position_id:int}", guards=[trader], sync_to_thread=True)
-    def position(self, engine: NamedDependency[Engine], position_id: RowId) -> PositionOut:
-        with engine.connect() as conn:
+    def position(self, reader: NamedDependency[Engine], position_id: RowId) -> PositionOut:
+        with reader.connect() as conn:
             return queries.position(conn, position_id)  # type: ignore[return-value]
 
     @get("/pnl", guards=[trader], sync_to_thread=True)
-    def pnl(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
+    def pnl(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
         """Realized and unrealized P&L in USD, per symbol and in total.
 
         Unrealized marks open options at the latest mid and stock at the latest last price;
         positions without any quote count in ``unmarked_positions`` and add 0.
         """
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.pnl(conn)
 
     @get("/wheel-cycles", guards=[trader], sync_to_thread=True)
-    def wheel_cycles(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
+    def wheel_cycles(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
         """Wheel cycles; ``source`` says whether they come from the lifecycle table or positions."""
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.wheel_cycles(conn)
 
     @get("/risk", guards=[viewer], sync_to_thread=True)
-    def risk(self, engine: NamedDependency[Engine]) -> dict[str, Any]:
+    def risk(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
         """The latest portfolio risk check: every check with its metric and limit, and breaches."""
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             return queries.latest_risk(conn)

@@ -97,9 +97,9 @@ class SessionController(Controller):
 
     @get("/me/preferences", guards=[viewer], sync_to_thread=True)
     def preferences(
-        self, engine: NamedDependency[Engine], request: Request[Principal, Any, Any]
+        self, reader: NamedDependency[Engine], request: Request[Principal, Any, Any]
     ) -> Preferences:
-        with engine.connect() as conn:
+        with reader.connect() as conn:
             stored = security.get_preferences(conn, _user_id(request.user))
         return Preferences(**stored)
 

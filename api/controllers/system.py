@@ -21,11 +21,11 @@ class SystemController(Controller):
         return {"status": "ok"}
 
     @get("/ready", opt=PUBLIC, sync_to_thread=True, summary="Readiness: database and last run")
-    def ready(self, engine: NamedDependency[Engine]) -> Response[dict[str, Any]]:
+    def ready(self, reader: NamedDependency[Engine]) -> Response[dict[str, Any]]:
         """200 when the database answers, with the last pipeline run's status and age (seconds);
         503 when it does not."""
         try:
-            with engine.connect() as conn:
+            with reader.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 last_run = queries.last_run_summary(conn)
         except SQLAlchemyError as exc:
