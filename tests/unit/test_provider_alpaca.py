@@ -218,3 +218,13 @@ def test_account_cash_buying_power_and_collateral() -> None:
         59686.0,
         20000.0,
     )
+
+
+def test_cancel_deletes_the_working_order_and_returns_its_new_state() -> None:
+    api = broker_api(known=True)
+    api.routes[("DELETE", "/v2/orders/61e69015-8549-4bfd-b9c3-01e75843f47d")] = lambda r: (
+        httpx.Response(204)
+    )
+    state = AlpacaBroker(settings(), api.transport).cancel("csp:AAPL261219P00200000:20261125")
+    assert state.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
+    assert [r.method for r in api.requests] == ["GET", "DELETE", "GET"]

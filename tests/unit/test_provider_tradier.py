@@ -9,7 +9,7 @@ import pytest
 
 from tests.provider_fakes import FakeAPI, fixture_json
 from wheelflow.errors import LiveTradingDisabled, ProviderAuthError
-from wheelflow.execution.broker import Broker, OrderRequest
+from wheelflow.execution.broker import Broker, BrokerTimeout, OrderRequest
 from wheelflow.providers.base import CHAIN_COLUMNS, QUOTE_COLUMNS, MarketDataProvider
 from wheelflow.providers.tradier import (
     TradierBroker,
@@ -242,3 +242,15 @@ def test_broker_reads_positions_and_balances_over_http() -> None:
     broker = TradierBroker(settings(), broker_api().transport)
     assert len(broker.positions("paper")) == 2
     assert broker.balances("paper").cash == 79686.0
+
+
+def test_unreachable_broker_raises_broker_timeout_without_resending() -> None:
+    api = broker_api()
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("no answer", request=request)
+
+    api.routes[("POST", "/v1/accounts/VA000001/orders")] = down
+    with pytest.raises(BrokerTimeout):
+        TradierBroker(settings(), api.transport).submit(order())
+    assert [r.method for r in api.requests].count("POST") == 1

@@ -21,21 +21,18 @@ from wheelflow.errors import ProviderAuthError, ProviderError
 from wheelflow.execution.broker import (
     Balances,
     BrokerPosition,
-    BrokerTimeout,
     OrderRequest,
     OrderState,
     OrderStatus,
-    check_order,
-    require_live_trading,
 )
 from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._broker import HttpBroker
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
 from wheelflow.providers.http import (
     ProviderClient,
     ProviderHTTPError,
-    ProviderUnreachable,
     client_from_settings,
 )
 from wheelflow.settings import Settings
@@ -376,7 +373,7 @@ def parse_account(payload: Any, account: str) -> Balances:
     )
 
 
-class AlpacaBroker:
+class AlpacaBroker(HttpBroker):
     """Alpaca orders, positions and account. Paper trading is always allowed; the live
     endpoint refuses to send or cancel unless ``WHEELFLOW_LIVE_TRADING=true``. Alpaca keeps our
     ``client_order_id``, so ``submit`` looks it up first and never sends an order twice."""
@@ -402,15 +399,7 @@ class AlpacaBroker:
             raise
         return parse_order(payload)
 
-    def submit(self, order: OrderRequest) -> OrderState:
-        problem = check_order(order)
-        if problem:
-            return OrderState(order.client_order_id, None, "rejected", message=problem)
-        if self.live:
-            require_live_trading(self.live_trading, "alpaca")
-        existing = self.status(order.client_order_id)
-        if existing is not None:
-            return existing
+    def _send(self, order: OrderRequest) -> OrderState:
         body: dict[str, Any] = {
             "symbol": order.occ_symbol if order.is_option else order.symbol,
             "qty": str(order.quantity),
@@ -423,26 +412,12 @@ class AlpacaBroker:
             body["position_intent"] = order.side
         if order.order_type == "limit" and order.limit_price is not None:
             body["limit_price"] = f"{order.limit_price:.2f}"
-        try:
-            payload = self.client.request_json("POST", "/v2/orders", json=body, idempotent=False)
-        except ProviderUnreachable as exc:
-            raise BrokerTimeout(str(exc), provider="alpaca") from None
-        except ProviderHTTPError as exc:
-            if exc.status_code >= 500 or exc.status_code == 429:
-                raise
-            return OrderState(order.client_order_id, None, "rejected", message=str(exc))
-        return parse_order(payload)
+        return parse_order(
+            self.client.request_json("POST", "/v2/orders", json=body, idempotent=False)
+        )
 
-    def cancel(self, client_order_id: str) -> OrderState:
-        state = self.status(client_order_id)
-        if state is None:
-            raise ProviderError(f"alpaca: no order {client_order_id}", provider="alpaca")
-        if state.is_final:
-            return state
-        if self.live:
-            require_live_trading(self.live_trading, "alpaca")
+    def _cancel(self, state: OrderState) -> None:
         self.client.request_json("DELETE", f"/v2/orders/{state.broker_order_id}")
-        return self.status(client_order_id) or state
 
     def positions(self, account: str) -> list[BrokerPosition]:
         return parse_positions(self.client.get_json("/v2/positions"), account)

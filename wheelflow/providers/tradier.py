@@ -17,25 +17,21 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from wheelflow.errors import ProviderAuthError, ProviderError
+from wheelflow.errors import ProviderAuthError
 from wheelflow.execution.broker import (
     Balances,
     BrokerPosition,
-    BrokerTimeout,
     OrderRequest,
     OrderState,
     OrderStatus,
-    check_order,
-    require_live_trading,
 )
 from wheelflow.occ import parse_occ_symbols
+from wheelflow.providers._broker import HttpBroker
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
 from wheelflow.providers.http import (
     ProviderClient,
-    ProviderHTTPError,
-    ProviderUnreachable,
     client_from_settings,
 )
 from wheelflow.settings import Settings
@@ -320,7 +316,7 @@ def parse_balances(payload: Any, account: str) -> Balances:
     )
 
 
-class TradierBroker:
+class TradierBroker(HttpBroker):
     """Tradier brokerage: equity and single-leg option orders, positions, balances.
 
     The sandbox is a paper account and always allowed; production (``live``) refuses to send or
@@ -353,15 +349,7 @@ class TradierBroker:
                 return parse_order(record, client_order_id)
         return None
 
-    def submit(self, order: OrderRequest) -> OrderState:
-        problem = check_order(order)
-        if problem:
-            return OrderState(order.client_order_id, None, "rejected", message=problem)
-        if self.live:
-            require_live_trading(self.live_trading, "tradier")
-        existing = self.status(order.client_order_id)
-        if existing is not None:
-            return existing
+    def _send(self, order: OrderRequest) -> OrderState:
         form = {
             "class": "option" if order.is_option else "equity",
             "symbol": order.symbol,
@@ -375,29 +363,14 @@ class TradierBroker:
             form["option_symbol"] = order.occ_symbol or ""
         if order.limit_price is not None and order.order_type == "limit":
             form["price"] = f"{order.limit_price:.2f}"
-        try:
-            payload = self.client.request_json(
-                "POST", self._path("/orders"), data=form, idempotent=False
-            )
-        except ProviderUnreachable as exc:
-            raise BrokerTimeout(str(exc), provider="tradier") from None
-        except ProviderHTTPError as exc:
-            if exc.status_code >= 500 or exc.status_code == 429:
-                raise
-            return OrderState(order.client_order_id, None, "rejected", message=str(exc))
+        payload = self.client.request_json(
+            "POST", self._path("/orders"), data=form, idempotent=False
+        )
         placed = (payload or {}).get("order") or {}
         return OrderState(order.client_order_id, str(placed.get("id")), "submitted")
 
-    def cancel(self, client_order_id: str) -> OrderState:
-        state = self.status(client_order_id)
-        if state is None:
-            raise ProviderError(f"tradier: no order tagged {client_order_id}", provider="tradier")
-        if state.is_final:
-            return state
-        if self.live:
-            require_live_trading(self.live_trading, "tradier")
+    def _cancel(self, state: OrderState) -> None:
         self.client.request_json("DELETE", self._path(f"/orders/{state.broker_order_id}"))
-        return self.status(client_order_id) or state
 
     def positions(self, account: str) -> list[BrokerPosition]:
         return parse_positions(self.client.get_json(self._path("/positions")), account)

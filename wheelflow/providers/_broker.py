@@ -1,0 +1,67 @@
+"""The order flow the HTTP brokers (Tradier, Alpaca) share; each supplies the wire format.
+
+``submit`` rejects malformed orders locally, refuses live trading unless enabled, looks the
+client order id up first (never sends an order twice), maps an unreachable broker to
+``BrokerTimeout`` (outcome unknown: resolve with ``status``) and a 4xx answer to a rejection.
+"""
+
+from __future__ import annotations
+
+from wheelflow.errors import ProviderError
+from wheelflow.execution.broker import (
+    BrokerTimeout,
+    OrderRequest,
+    OrderState,
+    check_order,
+    require_live_trading,
+)
+from wheelflow.providers.http import ProviderClient, ProviderHTTPError, ProviderUnreachable
+
+
+class HttpBroker:
+    """Template for a broker over HTTP: subclasses implement ``status``, ``_send``, ``_cancel``."""
+
+    name = "http"
+    client: ProviderClient
+    live: bool
+    live_trading: bool
+
+    def status(self, client_order_id: str) -> OrderState | None:
+        raise NotImplementedError
+
+    def _send(self, order: OrderRequest) -> OrderState:
+        """Send a checked, not yet known order (no retries: sending is not idempotent)."""
+        raise NotImplementedError
+
+    def _cancel(self, state: OrderState) -> None:
+        """Ask the broker to cancel the working order ``state``."""
+        raise NotImplementedError
+
+    def submit(self, order: OrderRequest) -> OrderState:
+        problem = check_order(order)
+        if problem:
+            return OrderState(order.client_order_id, None, "rejected", message=problem)
+        if self.live:
+            require_live_trading(self.live_trading, self.name)
+        existing = self.status(order.client_order_id)
+        if existing is not None:
+            return existing
+        try:
+            return self._send(order)
+        except ProviderUnreachable as exc:
+            raise BrokerTimeout(str(exc), provider=self.name) from None
+        except ProviderHTTPError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            return OrderState(order.client_order_id, None, "rejected", message=str(exc))
+
+    def cancel(self, client_order_id: str) -> OrderState:
+        state = self.status(client_order_id)
+        if state is None:
+            raise ProviderError(f"{self.name}: no order {client_order_id}", provider=self.name)
+        if state.is_final:
+            return state
+        if self.live:
+            require_live_trading(self.live_trading, self.name)
+        self._cancel(state)
+        return self.status(client_order_id) or state
