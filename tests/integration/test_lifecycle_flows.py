@@ -1,8 +1,6 @@
-"""The ``execute_wheel`` and ``process_expirations`` flows on a stored snapshot."""
+"""The ``execute_wheel`` flow on a stored snapshot: re-running it sends nothing new."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pandas as pd
 import pytest
@@ -69,25 +67,6 @@ def test_execute_wheel_twice_for_the_same_snapshot_places_no_second_order(
     assert (first["orders_sent"], first["filled"]) == (1, 1)
     assert second["orders_sent"] == 0
     assert _orders(engine) == [("sell_to_open", "filled")]
-
-
-def test_process_expirations_flow_assigns_an_itm_put(
-    prefect_harness: None, engine: Engine, database_url: str
-) -> None:
-    from flows.wheel import execute_wheel, process_expirations
-
-    store_quote(engine, DAY1, 52.0, {put_occ(): (1.10, 1.30)})
-    _store_ranking(engine)
-    execute_wheel(snapshot_at=DAY1, database_url=database_url)
-    store_quote(engine, dt.datetime.combine(EXPIRY, dt.time(21)), 45.0)
-    assert process_expirations(as_of=EXPIRY, database_url=database_url) == [
-        f"{SYMBOL}: put_assigned"
-    ]
-    with engine.connect() as conn:
-        shares = conn.execute(
-            text("SELECT quantity FROM positions WHERE asset_type = 'stock'")
-        ).scalar_one()
-    assert shares == 100
 
 
 @pytest.fixture(autouse=True)

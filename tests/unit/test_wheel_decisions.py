@@ -281,3 +281,9 @@ def test_a_call_is_never_rolled_below_the_cost_basis() -> None:
     marks = _marks(**{cycle.option_occ: (0.28, 0.32)})
     assert cycle.state is WheelState.SHORT_CALL
     assert _decide(ranked, {"XYZ": cycle}, marks, quotes=_quotes(XYZ=45.0), config=config) == []
+
+
+def test_a_short_without_a_usable_quote_is_held_not_crashed_on() -> None:
+    cycle = _short_put(premium=1.0, expiration=FAR)
+    marks = _marks(**{cycle.option_occ: (float("nan"), 0.5)})
+    assert _decide(_rankings(), {"XYZ": cycle}, marks) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from wheelflow.strategy.config import WheelConfig
@@ -49,3 +51,8 @@ def test_sell_limit_rounds_down_and_buy_limit_rounds_up_to_the_cent() -> None:
 def test_bid_ask_mode_takes_the_touch() -> None:
     assert limit_price(1.10, 1.30, "sell", 0.5, "bid_ask") == 1.10
     assert limit_price(1.10, 1.30, "buy", 0.5, "bid_ask") == 1.30
+
+
+@pytest.mark.parametrize(("bid", "ask"), [(float("nan"), 1.0), (1.2, 1.1), (-0.1, 0.2)])
+def test_unusable_quotes_give_no_limit_price(bid: float, ask: float) -> None:
+    assert math.isnan(limit_price(bid, ask, "sell", 0.25))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -225,6 +226,8 @@ def manage_short(
     bid, ask = float(marks.at[occ, "bid"]), float(marks.at[occ, "ask"])
     right = "P" if cycle.state is WheelState.SHORT_PUT else "C"
     close_limit = limit_price(bid, ask, "buy", wheel.slippage, wheel.limit_price)
+    if not math.isfinite(close_limit):
+        return None  # no usable quote for the open short today: hold
     premium = cycle.option_premium
     captured = (premium - close_limit) / premium if premium > 0 else 0.0
     assert cycle.option_expiration is not None and cycle.option_strike is not None

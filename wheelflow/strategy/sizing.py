@@ -43,8 +43,11 @@ def limit_price(
     """Limit per share: mid less (sell) / plus (buy) ``slippage`` x half-spread, to the cent.
 
     Rounded in the direction that keeps the order marketable at that price (down for sells, up
-    for buys). ``bid_ask`` mode takes the touch (bid for sells, ask for buys).
+    for buys). ``bid_ask`` mode takes the touch (bid for sells, ask for buys). A missing or
+    crossed quote gives NaN, which no opening rule accepts.
     """
+    if not (math.isfinite(bid) and math.isfinite(ask)) or bid < 0 or ask < bid:
+        return math.nan  # an unusable quote never becomes an order price
     if mode == "bid_ask":
         return round(bid if side == "sell" else ask, 2)
     mid = (bid + ask) / 2.0
