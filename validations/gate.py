@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 import math
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,31 +60,30 @@ def _gx() -> Any:
 
 
 def _validate(frame: pd.DataFrame, suite: Suite, result_format: str) -> list[Any]:
+    """Validate ``frame`` with a transient suite on a reused dataframe asset.
+
+    ``Batch.validate`` neither registers the suite nor stores the result in the context's
+    validation-results store (which serialised every unexpected index: seconds per batch).
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    ctx = _gx()
-    name = f"{suite.name}-{uuid.uuid4().hex[:8]}"
-    source = ctx.data_sources.get("wheelflow")
-    asset = source.add_dataframe_asset(name)
-    batch_def = asset.add_batch_definition_whole_dataframe("all")
-    gx_suite = ctx.suites.add(gx.ExpectationSuite(name=name))
-    for exp in suite.expectations:
-        gx_suite.add_expectation(getattr(gxe, exp.type)(**exp.kwargs))
-    vd = ctx.validation_definitions.add(
-        gx.ValidationDefinition(name=name, data=batch_def, suite=gx_suite)
-    )
+    source = _gx().data_sources.get("wheelflow")
     try:
-        fmt: dict[str, Any] = {"result_format": result_format}
-        if result_format == "COMPLETE":
-            fmt["unexpected_index_column_names"] = [ROW_INDEX]
-            fmt["return_unexpected_index_query"] = False
-        result = vd.run(batch_parameters={"dataframe": frame}, result_format=fmt)
-        return list(result.results)
-    finally:
-        ctx.validation_definitions.delete(name)
-        ctx.suites.delete(name)
-        source.delete_asset(name)
+        asset = source.get_asset(suite.name)
+    except LookupError:
+        asset = source.add_dataframe_asset(suite.name)
+        asset.add_batch_definition_whole_dataframe("all")
+    batch = asset.get_batch_definition("all").get_batch(batch_parameters={"dataframe": frame})
+    gx_suite = gx.ExpectationSuite(
+        name=suite.name,
+        expectations=[getattr(gxe, exp.type)(**exp.kwargs) for exp in suite.expectations],
+    )
+    fmt: dict[str, Any] = {"result_format": result_format}
+    if result_format == "COMPLETE":
+        fmt["unexpected_index_column_names"] = [ROW_INDEX]
+        fmt["return_unexpected_index_query"] = False
+    return list(batch.validate(gx_suite, result_format=fmt).results)
 
 
 def _match(results: list[Any], suite: Suite) -> list[tuple[Expect, Any]]:

@@ -113,28 +113,45 @@ def table(name: str) -> Table:
 
 
 def _python_rows(
-    frame: pd.DataFrame, columns: Sequence[str], sqlite: bool
+    frame: pd.DataFrame, columns: Sequence[str], sqlite: bool, tbl: Table | None = None
 ) -> list[tuple[Any, ...]]:
-    """Rows as tuples of plain Python values (NaN/NaT -> None), datetimes in the backend's form."""
+    """Rows as tuples of plain Python values (NaN/NaT -> None), datetimes in the backend's form.
+
+    Column by column and vectorized; only JSON columns (lists, dicts) go value by value.
+    """
     prepared: dict[str, np.ndarray] = {}
     for col in columns:
         s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
+        is_date = tbl is not None and isinstance(tbl.c[col].type, Date)
+        is_json = tbl is not None and tbl.c[col].type.__class__.__name__ == "JSON"
+        if is_json:
+            values = s.astype(object).to_numpy()
+            arr = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                arr[i] = _null_if_missing(v)
+        elif pd.api.types.is_datetime64_any_dtype(s) or (
+            is_date and s.dtype == object and len(s) and isinstance(s.iloc[0], dt.date)
+        ):
+            s = pd.to_datetime(s)
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-            values = s.dt.strftime(_SQLITE_DATETIME) if sqlite else s.dt.to_pydatetime()
-            arr = np.asarray(values, dtype=object)
+            if sqlite:
+                values = s.dt.strftime("%Y-%m-%d" if is_date else _SQLITE_DATETIME)
+            else:
+                values = s.dt.date if is_date else pd.Series(s.dt.to_pydatetime(), index=s.index)
+            arr = np.asarray(values, dtype=object).copy()
             arr[s.isna().to_numpy()] = None
         elif pd.api.types.is_float_dtype(s):
             arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
             arr[~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))] = None
         elif pd.api.types.is_bool_dtype(s):
-            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
-        elif pd.api.types.is_integer_dtype(s):
-            arr = s.astype(object).to_numpy(copy=True)  # writable under copy-on-write
+            arr = s.astype(object).to_numpy(copy=True)
+        elif pd.api.types.is_integer_dtype(s) or (
+            pd.api.types.is_string_dtype(s) and not s.map(type).eq(dict).any()
+        ):
+            arr = s.astype(object).to_numpy(copy=True)
             arr[s.isna().to_numpy()] = None
-        else:
-            # Element by element: values may be lists/dicts (JSON columns), never broadcast.
+        else:  # mixed objects: numpy scalars, dates, bools
             values = s.astype(object).to_numpy()
             arr = np.empty(len(values), dtype=object)
             for i, v in enumerate(values):
@@ -229,7 +246,7 @@ def _upsert_sqlite(
     sql = f'INSERT INTO "{tbl.name}" ({cols}) VALUES ({marks}) ' + _conflict_clause(
         key_cols, value_cols, update
     )
-    rows = _python_rows(frame, columns, sqlite=True)
+    rows = _python_rows(frame, columns, sqlite=True, tbl=tbl)
     # JSON columns: serialise like SQLAlchemy would.
     json_idx = [i for i, c in enumerate(columns) if tbl.c[c].type.__class__.__name__ == "JSON"]
     if json_idx:
