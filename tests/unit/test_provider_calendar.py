@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from wheelflow import calendar
 
@@ -58,3 +59,18 @@ def test_after_close_gate_waits_for_the_close_of_a_session() -> None:
     assert calendar.market_gate("after_close", dt.datetime(2026, 11, 25, 21, 10)).run
     assert calendar.market_gate("after_close", dt.datetime(2026, 11, 27, 18, 10)).run
     assert not calendar.market_gate("after_close", dt.datetime(2026, 11, 26, 22, 0)).run
+
+
+def test_prefect_yaml_schedules_fire_on_weekdays_in_new_york_and_go_through_the_gate() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    spec = yaml.safe_load((root / "deployments" / "prefect.yaml").read_text())
+    by_name = {d["name"]: d for d in spec["deployments"]}
+    intraday = by_name["wheel-pipeline-market-hours"]
+    assert intraday["entrypoint"] == "flows/scheduled.py:market_hours_pipeline"
+    assert intraday["schedules"][0]["cron"].endswith("* * 1-5")
+    assert {s["timezone"] for d in spec["deployments"] for s in d["schedules"]} == {
+        "America/New_York"
+    }
+    assert by_name["expirations-after-close"]["entrypoint"].endswith(":after_close_expirations")
