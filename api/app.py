@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
+from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
@@ -59,9 +60,12 @@ def prefect_deployment_trigger(deployment: str) -> PipelineTrigger:
 
 
 def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
-    """Per client address, for the paths of ``group`` only (login+refresh, or the webhook)."""
+    """Per client address, for the paths of ``group`` only (login+refresh, or the webhook).
 
-    def applies(request: Request[Any, Any, Any]) -> bool:
+    Hooks here and in guards are ``async``: Litestar runs sync hooks in the thread pool.
+    """
+
+    async def applies(request: Request[Any, Any, Any]) -> bool:
         return RATE_LIMITED.get(request.url.path) == group
 
     return RateLimitConfig(
@@ -72,7 +76,7 @@ def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
     ).middleware
 
 
-def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
+async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
     """PostgreSQL text cannot hold NUL: a NUL in the path or query is a 400, never a 500."""
     if "\x00" in request.url.path or "%00" in request.scope.get("query_string", b"").decode(
         "latin-1"
@@ -169,6 +173,12 @@ def create_app(
         if settings.cors_origins
         else None,
         request_max_body_size=settings.api_max_body_bytes,
+        response_cache_config=ResponseCacheConfig(
+            default_expiration=settings.api_cache_seconds or 1,
+            cache_response_filter=lambda _, status: (
+                bool(settings.api_cache_seconds) and 200 <= status < 300
+            ),
+        ),
         openapi_config=openapi,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

@@ -64,7 +64,7 @@ class WheelflowAuthMiddleware(AbstractAuthenticationMiddleware):
 def requires(role: str) -> Any:
     """A guard letting through principals whose role includes ``role``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = connection.scope.get("user")
         if not isinstance(principal, Principal):
             if connection.scope.get("method") == "OPTIONS":  # CORS preflight: no credentials

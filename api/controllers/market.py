@@ -24,7 +24,9 @@ class MarketController(Controller):
     tags = ["market data"]  # noqa: RUF012
     guards = [viewer]  # noqa: RUF012
 
-    @get("/rankings", sync_to_thread=True)
+    # Cached per URL (path + sorted query) for WHEELFLOW_API_CACHE_SECONDS after the guards ran:
+    # rankings change once per pipeline run, so a page may lag a new run by that long.
+    @get("/rankings", sync_to_thread=True, cache=True)
     def rankings(
         self,
         reader: NamedDependency[Engine],

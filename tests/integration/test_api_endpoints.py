@@ -203,3 +203,30 @@ def test_preferences_round_trip_per_user(client, as_role):
     assert saved.status_code == 200
     assert client.get("/auth/me/preferences", headers=as_role["trader"]).json()["max_delta"] == 0.3
     assert client.get("/auth/me/preferences", headers=as_role["viewer"]).json() == {}
+
+
+def _publish_run_3(engine) -> None:
+    import datetime as dt
+
+    from tests.integration.test_api_seed import _ranking_rows
+    from wheelflow.db import transaction, upsert_frame
+
+    with transaction(engine) as conn:
+        upsert_frame(conn, "rankings", _ranking_rows(dt.datetime(2026, 11, 25, 21), "run-3"))
+
+
+@pytest.mark.parametrize(("cache_seconds", "seen_run"), [(0, "run-3"), (60, "run-2")])
+def test_rankings_cache_lags_a_new_run_by_at_most_its_lifetime(
+    engine, tmp_path, cache_seconds, seen_run
+):
+    from tests.integration.test_api_seed import api_settings, bearer, login, make_client, seed
+
+    seed(engine)
+    settings = api_settings(tmp_path, api_cache_seconds=cache_seconds)
+    with make_client(engine, settings) as fresh:
+        headers = bearer(login(fresh, "viewer"))
+        assert fresh.get("/rankings", headers=headers).json()["run_id"] == "run-2"
+        _publish_run_3(engine)
+        assert fresh.get("/rankings", headers=headers).json()["run_id"] == seen_run
+        anonymous = fresh.get("/rankings")
+    assert anonymous.status_code == 401  # a cached page is still behind authentication
