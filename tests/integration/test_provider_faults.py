@@ -266,3 +266,23 @@ def test_provider_token_never_reaches_logs_run_records_or_alerts(
             text("SELECT message FROM alerts WHERE symbol = :s"), {"s": broken}
         ).scalar_one()
     assert "***" in leaked
+
+
+def test_malformed_contract_is_quarantined_with_the_raw_field_named(
+    sqlite_engine: Engine, market: SyntheticMarket, fake_tradier: FakeTradier
+) -> None:
+    key = next(iter(fake_tradier.chains))
+    original = fake_tradier.chains[key]
+    broken = {**original[0], "bid": "N/A"}
+    fake_tradier.chains[key] = [broken, *original[1:]]
+    try:
+        result = run(sqlite_engine, market, Faults(fake_tradier, rate=0.0, broken=None))
+    finally:
+        fake_tradier.chains[key] = original
+    assert result.status == "completed"
+    with sqlite_engine.connect() as conn:
+        reasons = conn.execute(
+            text("SELECT reasons FROM quarantined_rows WHERE stage = 'chains' AND row_key = :k"),
+            {"k": broken["symbol"]},
+        ).scalar_one()
+    assert "tradier.bid: 'N/A' is not a number" in reasons
