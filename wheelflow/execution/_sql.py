@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import DateTime, TextClause, bindparam
+from sqlalchemy import Connection, DateTime, TextClause, bindparam
 from sqlalchemy import text as sa_text
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+_at)\b")
@@ -42,3 +42,9 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def scalar_float(conn: Connection, sql: str, params: dict[str, Any]) -> float | None:
+    """The first column of the first row as a float, None when there is no row or no value."""
+    value = conn.execute(text(sql), params).scalar()
+    return None if value is None else float(value)

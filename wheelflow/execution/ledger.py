@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from wheelflow.execution._sql import text
+from wheelflow.execution._sql import scalar_float, text
 from wheelflow.execution.broker import CONTRACT_MULTIPLIER
 from wheelflow.strategy.wheel import Transition, WheelCycle, WheelState
 
@@ -194,6 +194,15 @@ class AccountMark:
         return self.equity - (self.starting_cash + self.realized_pnl + self.unrealized_pnl)
 
 
+def _latest_mid(conn: Connection, occ: str, snapshot_at: dt.datetime) -> float | None:
+    return scalar_float(
+        conn,
+        "SELECT (bid + ask) / 2 FROM option_snapshots WHERE occ_symbol = :o AND "
+        "snapshot_at <= :snapshot_at ORDER BY snapshot_at DESC LIMIT 1",
+        {"o": occ, "snapshot_at": snapshot_at},
+    )
+
+
 def mark_account(conn: Connection, account: str, snapshot_at: dt.datetime) -> AccountMark:
     """Mark the paper account: broker books (cash, positions) and the wheel ledger side by side.
 
@@ -215,16 +224,20 @@ def mark_account(conn: Connection, account: str, snapshot_at: dt.datetime) -> Ac
         ),
         {"a": account, "snapshot_at": snapshot_at},
     ).all()
-    options = conn.execute(
-        text(
-            "SELECT p.occ_symbol, p.quantity, (SELECT (o.bid + o.ask) / 2 FROM option_snapshots o "
-            "WHERE o.occ_symbol = p.occ_symbol AND o.snapshot_at <= :snapshot_at ORDER BY "
-            "o.snapshot_at "
-            "DESC LIMIT 1) FROM positions p WHERE p.account = :a AND p.status = 'open' AND "
-            "p.asset_type = 'option'"
-        ),
-        {"a": account, "snapshot_at": snapshot_at},
-    ).all()
+    # The snapshot's own quote is a primary-key hit; only a contract missing from it falls back
+    # to its latest earlier quote (a scan, so kept to the rare case).
+    options = [
+        (occ, qty, mid if mid is not None else _latest_mid(conn, occ, snapshot_at))
+        for occ, qty, mid in conn.execute(
+            text(
+                "SELECT p.occ_symbol, p.quantity, (o.bid + o.ask) / 2 FROM positions p "
+                "LEFT JOIN option_snapshots o ON o.occ_symbol = p.occ_symbol AND "
+                "o.snapshot_at = :snapshot_at WHERE p.account = :a AND p.status = 'open' AND "
+                "p.asset_type = 'option'"
+            ),
+            {"a": account, "snapshot_at": snapshot_at},
+        ).all()
+    ]
     price_of = {str(r[0]): float(r[2] or 0.0) for r in stock}
     mid_of = {str(r[0]): float(r[2] or 0.0) for r in options}
     stock_value = sum(int(r[1]) * float(r[2] or 0.0) for r in stock)

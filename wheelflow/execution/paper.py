@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from models.tables import utcnow
-from wheelflow.execution._sql import as_date, as_datetime, text
+from wheelflow.execution._sql import as_date, as_datetime, scalar_float, text
 from wheelflow.execution.broker import (
     CONTRACT_MULTIPLIER,
     Balances,
@@ -482,14 +482,12 @@ def _change_position(
 def closing_price(conn: Connection, symbol: str, day: dt.date) -> float | None:
     """The underlying's last quote on ``day`` (or the latest before it), USD."""
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-    row = conn.execute(
-        text(
-            "SELECT last FROM underlying_quotes WHERE symbol = :s AND snapshot_at < :end_at "
-            "ORDER BY snapshot_at DESC LIMIT 1"
-        ),
+    return scalar_float(
+        conn,
+        "SELECT last FROM underlying_quotes WHERE symbol = :s AND snapshot_at < :end_at "
+        "ORDER BY snapshot_at DESC LIMIT 1",
         {"s": symbol, "end_at": end},
-    ).first()
-    return None if row is None or row[0] is None else float(row[0])
+    )
 
 
 def _order_row(conn: Connection, client_order_id: str) -> dict[str, Any] | None:
