@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     webhook_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
     api_max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
     # Provider credentials (never logged)
