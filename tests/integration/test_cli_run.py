@@ -1,0 +1,60 @@
+"""The ``wheelflow`` command: migrations and the whole pipeline once, as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wheelflow.cli import main
+
+
+def test_db_upgrade_then_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WHEELFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'w.sqlite'}")
+    from alembic.script import ScriptDirectory
+
+    from wheelflow.db import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert main(["db", "upgrade"]) == 0
+    out = capsys.readouterr().out
+    assert all(head in out for head in heads)
+    assert main(["db", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "option_snapshots" in out and "rankings" in out
+
+
+def test_bad_setting_is_one_clear_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WHEELFLOW_DATABASE_URL", "mysql://nope")
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "WHEELFLOW_DATABASE_URL" in err and "Traceback" not in err
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_prints_top_puts_and_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["run", "--date", "2026-11-24", "--symbols", "F,T,BAC,INTC,AAPL", "--top", "3"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "Top Cash-secured puts" in out and "Top Covered calls" in out
+    assert "Ann. return" in out and "wheel_pipeline run 20261124T210000Z" in out
+
+
+def test_python_dash_m_wheelflow_shows_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wheelflow", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0
+    for command in ("run", "db", "api", "simulate", "watchlist"):
+        assert command in done.stdout
