@@ -115,7 +115,7 @@ def parse_snapshot_records(records: list[dict[str, Any]]) -> pd.DataFrame:
 def contract_open_interest(pages: Sequence[Any]) -> dict[str, Any]:
     """Raw ``open_interest`` by OCC symbol from pages of ``GET /v2/options/contracts``."""
     return {
-        c.get("symbol"): c.get("open_interest")
+        str(c.get("symbol")): c.get("open_interest")
         for page in pages
         for c in ((page or {}).get("option_contracts") or [])
         if isinstance(c, dict)
