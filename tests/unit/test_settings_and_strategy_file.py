@@ -86,3 +86,8 @@ def test_invalid_toml_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read strategy file"):
         load_strategy_config(tmp_path / "nope.toml")
+
+
+def test_the_shipped_example_file_is_valid_and_equals_the_defaults() -> None:
+    example = Path(__file__).resolve().parents[2] / "deployments" / "strategy.example.toml"
+    assert load_strategy_config(example) == load_strategy_config(None)
