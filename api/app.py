@@ -12,7 +12,6 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
-from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
@@ -24,6 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
 
 from api.auth import WheelflowAuthMiddleware
+from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
 from api.controllers.market import MarketController
 from api.controllers.operations import OperationsController
@@ -110,6 +110,7 @@ def create_app(
                 settings.jwt_secret.get_secret_value(), settings.data_dir
             ),
             "trigger_pipeline": trigger_pipeline,
+            "rankings_cache": StaleWhileRevalidate(settings.api_cache_seconds),
         }
     )
 
@@ -173,12 +174,6 @@ def create_app(
         if settings.cors_origins
         else None,
         request_max_body_size=settings.api_max_body_bytes,
-        response_cache_config=ResponseCacheConfig(
-            default_expiration=settings.api_cache_seconds or 1,
-            cache_response_filter=lambda _, status: (
-                bool(settings.api_cache_seconds) and 200 <= status < 300
-            ),
-        ),
         openapi_config=openapi,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

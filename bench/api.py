@@ -155,11 +155,58 @@ async def load(base: str, path: str, headers: dict[str, str], clients: int, seco
     }
 
 
+async def load_raw(base: str, path: str, headers: dict[str, str], clients: int, seconds: float):
+    """The same closed loop over raw asyncio streams: one keep-alive connection per client."""
+    host, port = base.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode()
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(deadline: float, record: bool) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                writer.write(request)
+                status_and_headers = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in status_and_headers.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                if record:
+                    latencies.append(time.perf_counter() - start)
+                    errors += not status_and_headers.startswith(b"HTTP/1.1 200")
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(time.perf_counter() + 1.0, False) for _ in range(clients)))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(started + seconds, True) for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    lat = np.array(latencies) * 1000
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / elapsed,
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "errors": errors,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument(
+        "--client",
+        choices=["httpx", "raw"],
+        default="httpx",
+        help="httpx.AsyncClient, or a minimal asyncio HTTP/1.1 keep-alive client (less client CPU)",
+    )
     args = parser.parse_args()
 
     schema = f"wf_bench_{uuid.uuid4().hex[:10]}"
@@ -198,16 +245,25 @@ def main() -> int:
         assert len(check["items"]) == 50, check
         results = {}
         for name, path in (("/health", "/health"), ("/rankings", "/rankings?limit=50")):
-            results[name] = asyncio.run(load(base, path, auth, args.clients, args.seconds))
-        print(f"{args.clients} concurrent clients, {args.seconds:.0f} s per endpoint, loopback")
+            cpu_before = cpu_seconds(server.pid)
+            runner = load if args.client == "httpx" else load_raw
+            results[name] = asyncio.run(runner(base, path, auth, args.clients, args.seconds))
+            # server CPU over the phase, warm-up included
+            results[name]["cpu"] = cpu_seconds(server.pid) - cpu_before
+        load1, load5, _ = os.getloadavg()
         print(
-            f"{'endpoint':22s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} errors"
+            f"{args.clients} concurrent {args.client} clients, {args.seconds:.0f} s per endpoint, "
+            f"loopback, {os.cpu_count()} CPUs, load average {load1:.1f} / {load5:.1f} (1/5 min)"
+        )
+        print(
+            f"{'endpoint':20s} {'requests':>8s} {'req/s':>7s} {'p50 ms':>7s} {'p99 ms':>7s} "
+            "errors  server CPU s"
         )
         for name, r in results.items():
             label = name if name == "/health" else "/rankings?limit=50"
             print(
-                f"{label:22s} {r['requests']:9d} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} "
-                f"{r['errors']:6d}"
+                f"{label:20s} {r['requests']:8d} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} "
+                f"{r['errors']:6d}  {r['cpu']:12.2f}"
             )
         ratio = results["/rankings"]["rps"] / results["/health"]["rps"]
         p99 = results["/rankings"]["p99"]

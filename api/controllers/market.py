@@ -6,13 +6,17 @@ import datetime as dt
 import io
 from typing import Annotated, Literal
 
+import anyio.to_thread
+import msgspec
 import pandas as pd
 from litestar import Controller, Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import viewer
+from api.cache import StaleWhileRevalidate
 from models.schemas import ChainOut, RankingsPage, Strategy
 from wheelflow import queries
 
@@ -20,16 +24,35 @@ Fraction = Annotated[float | None, QueryParameter(ge=-100, le=100)]
 Days = Annotated[int | None, QueryParameter(ge=0, le=3650)]
 
 
+_Rendered = tuple[bytes, str, str]  # body, media type, next cursor
+
+
+def _render_rankings(
+    reader: Engine, filters: queries.RankingFilter, limit: int, cursor: str | None, fmt: str
+) -> _Rendered:
+    """Query one page and encode it once (the cache keeps the bytes)."""
+    with reader.connect() as conn:
+        page = queries.rankings_page(conn, filters, limit=limit, cursor=cursor)
+    next_cursor = page["next_cursor"] or ""
+    if fmt == "json":
+        return msgspec.json.encode(page), "application/json", next_cursor
+    frame = pd.DataFrame(page["items"])
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode(), "text/csv; charset=utf-8", next_cursor
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue(), "application/vnd.apache.parquet", next_cursor
+
+
 class MarketController(Controller):
     tags = ["market data"]  # noqa: RUF012
     guards = [viewer]  # noqa: RUF012
 
-    # Cached per URL (path + sorted query) for WHEELFLOW_API_CACHE_SECONDS after the guards ran:
-    # rankings change once per pipeline run, so a page may lag a new run by that long.
-    @get("/rankings", sync_to_thread=True, cache=True)
-    def rankings(
+    @get("/rankings")
+    async def rankings(
         self,
         reader: NamedDependency[Engine],
+        state: State,
         strategy: FromQuery[Strategy | None] = None,
         symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
         min_return: Fraction = None,
@@ -45,6 +68,7 @@ class MarketController(Controller):
 
         ``min_return`` filters the annualized return (fraction), ``max_delta`` the absolute delta.
         Follow ``next_cursor`` for the next page. ``format=csv|parquet`` returns the page as a file.
+        Pages are cached for WHEELFLOW_API_CACHE_SECONDS: a new run shows up within that time.
         """
         filters = queries.RankingFilter(
             strategy=strategy,
@@ -55,21 +79,16 @@ class MarketController(Controller):
             max_dte=max_dte,
             run_id=run_id,
         )
-        with reader.connect() as conn:
-            page = queries.rankings_page(conn, filters, limit=limit, cursor=cursor)
-        if format == "json":
-            return Response(page)  # type: ignore[arg-type]
-        frame = pd.DataFrame(page["items"])
-        headers = {"X-Next-Cursor": page["next_cursor"] or ""}
-        if format == "csv":
-            return Response(  # type: ignore[return-value]
-                frame.to_csv(index=False), media_type="text/csv", headers=headers
+        key = (filters, limit, cursor, format)
+        cache: StaleWhileRevalidate[_Rendered] = state.rankings_cache
+        rendered = cache.peek(key)
+        if rendered is None:
+            rendered = await anyio.to_thread.run_sync(
+                cache.get, key, lambda: _render_rankings(reader, filters, limit, cursor, format)
             )
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        return Response(  # type: ignore[return-value]
-            buf.getvalue(), media_type="application/vnd.apache.parquet", headers=headers
-        )
+        body, media_type, next_cursor = rendered
+        headers = {"X-Next-Cursor": next_cursor} if format != "json" else None
+        return Response(body, media_type=media_type, headers=headers)  # type: ignore[arg-type]
 
     @get("/chains/{symbol:str}", sync_to_thread=True)
     def chain(
