@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -286,3 +287,48 @@ def test_malformed_contract_is_quarantined_with_the_raw_field_named(
             {"k": broken["symbol"]},
         ).scalar_one()
     assert "tradier.bid: 'N/A' is not a number" in reasons
+
+
+@pytest.mark.slow
+def test_prefect_flow_run_records_retries_and_the_failed_symbol(
+    prefect_harness: None,
+    tmp_path: Path,
+    market: SyntheticMarket,
+    fake_tradier: FakeTradier,
+) -> None:
+    from flows.pipeline import wheel_pipeline
+    from wheelflow.db import make_engine
+    from wheelflow.settings import load_settings
+
+    symbols = market.symbols[:30]
+    broken = symbols[4]
+    strategy = tmp_path / "strategy.toml"
+    strategy.write_text("[screening]\nmin_underlying_price = 0.01\nmax_underlying_price = 1e6\n")
+    url = f"sqlite:///{tmp_path / 'flow.sqlite'}"
+    settings = load_settings(
+        tradier_token=TOKEN,
+        provider_retries=10,
+        provider_retry_delay_seconds=0.001,
+        provider_retry_max_delay_seconds=0.01,
+        provider_requests_per_second=1000.0,
+        provider_max_days_to_expiry=MAX_DAYS,
+    )
+    provider = TradierMarketData.from_settings(
+        settings,
+        httpx.MockTransport(Faults(fake_tradier, rate=0.3, broken=broken)),
+        clock=market.snapshot_time,
+    )
+    wheel_pipeline(
+        provider=provider, database_url=url, strategy_file=str(strategy), symbols=symbols
+    )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            status, details = conn.execute(text("SELECT status, details FROM pipeline_runs")).one()
+        details = json.loads(details) if isinstance(details, str) else details
+        assert status == "completed"
+        assert list(details["chain_failures"]) == [broken]
+        assert details["provider_retries"] > 0
+        assert stored_underlyings(engine) == set(symbols) - {broken}
+    finally:
+        engine.dispose()
