@@ -13,19 +13,18 @@ from wheelflow.execution.broker import Broker
 from wheelflow.strategy.config import StrategyConfig
 from wheelflow.strategy.decisions import Decision
 
-# Never retried by Prefect: a retry must go through the service's id-based resolution, which
-# execute_decisions already does for timeouts; a blind task retry adds nothing.
-LOCAL = {"cache_policy": NO_CACHE}
+# Never retried or cached by Prefect: a retry goes through the service's resolution by client
+# order id (execute_decisions already does that for timeouts); a blind task retry adds nothing.
 
 
-@task(name="plan-wheel", **LOCAL)
+@task(name="plan-wheel", cache_policy=NO_CACHE)
 def plan_wheel(
     engine: Engine, broker: Broker, config: StrategyConfig, snapshot_at: dt.datetime
 ) -> list[Decision]:
     return wheel_run.plan_wheel(engine, broker, config, snapshot_at)
 
 
-@task(name="execute-decisions", **LOCAL)
+@task(name="execute-decisions", cache_policy=NO_CACHE)
 def execute_decisions(
     engine: Engine,
     broker: Broker,
@@ -36,7 +35,7 @@ def execute_decisions(
     return wheel_run.execute_decisions(engine, broker, config, decisions, snapshot_at)
 
 
-@task(name="process-expirations", **LOCAL)
+@task(name="process-expirations", cache_policy=NO_CACHE)
 def process_expirations(
     engine: Engine, broker: Broker, config: StrategyConfig, as_of: dt.date
 ) -> list[str]:

@@ -15,7 +15,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,10 @@ from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
 from wheelflow.strategy.decisions import decide
 from wheelflow.strategy.sizing import symbol_allocation
-from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelState
+from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelCycle, WheelState
+
+if TYPE_CHECKING:
+    from wheelflow.providers.synthetic import SyntheticMarket
 
 SESSIONS_PER_YEAR = 252
 DEFAULT_START = dt.date(2025, 3, 3)  # two months into the synthetic history
@@ -165,10 +168,10 @@ def simulate(
 
 def _fast_rankings(
     engine: Engine,
-    market: object,
+    market: SyntheticMarket,
     config: StrategyConfig,
     settings: Settings,
-    book: dict[str, object],
+    book: dict[str, WheelCycle],
     snapshot_at: dt.datetime,
     equity: float,
     budget: float,
@@ -181,7 +184,7 @@ def _fast_rankings(
     from wheelflow.pipeline import compute_greeks
     from wheelflow.strategy.screening import rank_candidates
 
-    quotes = market.quotes(market.symbols)  # type: ignore[attr-defined]
+    quotes = market.quotes(market.symbols)
     screening = config.screening
     in_window = quotes[
         (quotes["last"] >= screening.min_underlying_price)
@@ -192,15 +195,15 @@ def _fast_rankings(
         [symbol_allocation(str(sym), equity, config.wheel) for sym in in_window["symbol"]]
     )
     in_window = in_window["symbol"][(floor <= np.minimum(allocation, budget))].tolist()
-    held = {s: c for s, c in book.items() if getattr(c, "shares", 0) >= 100}
+    held = {s: c for s, c in book.items() if c.shares >= SHARES_PER_CONTRACT}
     symbols = sorted(set(in_window) | set(book))
-    chains = market.option_chains(symbols).chains  # type: ignore[attr-defined]
+    chains = market.option_chains(symbols).chains
     chains = _tradeable(chains, config, snapshot_at, book)
     greeks = compute_greeks(
         chains,
         snapshot_at,
         settings.risk_free_rate,
-        market.exercise_style,  # type: ignore[attr-defined]
+        market.exercise_style,
     )
     greeks = greeks.assign(snapshot_at=snapshot_at, provider="synthetic")
     csp = rank_candidates(
@@ -210,7 +213,7 @@ def _fast_rankings(
         snapshot_at,
         risk_free_rate=settings.risk_free_rate,
     )
-    basis = {s: float(c.cost_basis) for s, c in held.items() if c.cost_basis is not None}  # type: ignore[attr-defined]
+    basis = {s: float(c.cost_basis) for s, c in held.items() if c.cost_basis is not None}
     cc = rank_candidates(
         greeks,
         "cc",
@@ -224,8 +227,8 @@ def _fast_rankings(
     rankings["blocked"] = rankings.get("blocked", False)
     rankings["blocked"] = rankings["blocked"].fillna(False).astype(bool)
     # Store what the paper broker can fill against: ranked contracts and the open shorts.
-    open_occs = {getattr(c, "option_occ", None) for c in book.values()}
-    wanted = greeks["occ_symbol"].isin(set(rankings["occ_symbol"]) | (open_occs - {None}))
+    open_occs = {c.option_occ for c in book.values() if c.option_occ}
+    wanted = greeks["occ_symbol"].isin(set(rankings["occ_symbol"]) | open_occs)
     with transaction(engine) as conn:
         upsert_frame(
             conn,
@@ -242,7 +245,10 @@ def _fast_rankings(
 
 
 def _tradeable(
-    chains: pd.DataFrame, config: StrategyConfig, snapshot_at: dt.datetime, book: dict[str, object]
+    chains: pd.DataFrame,
+    config: StrategyConfig,
+    snapshot_at: dt.datetime,
+    book: dict[str, WheelCycle],
 ) -> pd.DataFrame:
     """Rows the wheel could trade: clean, out of the money, inside the wheel's DTE window, plus
     the open shorts (they need a mark). Cuts IV solving and ranking to a fraction of the chain;
@@ -255,14 +261,14 @@ def _tradeable(
         chains["strike"] >= chains["underlying_price"],
     )
     in_window = days.between(wheel.min_days_to_expiry, wheel.max_days_to_expiry).to_numpy()
-    held = chains["occ_symbol"].isin({getattr(c, "option_occ", None) for c in book.values()})
+    held = chains["occ_symbol"].isin({c.option_occ for c in book.values() if c.option_occ})
     keep = (chains["parse_error"].isna().to_numpy()) & ((otm & in_window) | held.to_numpy())
     return chains[keep].reset_index(drop=True)
 
 
 def _pipeline_rankings(
     engine: Engine,
-    market: object,
+    market: SyntheticMarket,
     config: StrategyConfig,
     settings: Settings,
     snapshot_at: dt.datetime,
@@ -270,16 +276,15 @@ def _pipeline_rankings(
     """The full pipeline run of the snapshot (gates, risk, alerts)."""
     from wheelflow.pipeline import run_pipeline
 
-    result = run_pipeline(engine, market, config, settings, snapshot_at)  # type: ignore[arg-type]
-    quotes = market.quotes(market.symbols)  # type: ignore[attr-defined]
+    result = run_pipeline(engine, market, config, settings, snapshot_at)
+    quotes = market.quotes(market.symbols)
     return result.rankings, quotes
 
 
 def _option_quotes(
-    engine: Engine, book: dict[str, object], snapshot_at: dt.datetime
+    engine: Engine, book: dict[str, WheelCycle], snapshot_at: dt.datetime
 ) -> pd.DataFrame:
-    occs = [getattr(c, "option_occ", None) for c in book.values()]
-    occs = [o for o in occs if o]
+    occs = [c.option_occ for c in book.values() if c.option_occ]
     if not occs:
         return pd.DataFrame(columns=["occ_symbol", "bid", "ask"])
     with engine.connect() as conn:

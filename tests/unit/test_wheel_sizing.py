@@ -37,7 +37,9 @@ def test_one_covered_call_per_hundred_shares() -> None:
 
 
 def test_symbol_allocation_is_weight_of_equity_capped_by_max_allocation() -> None:
-    config = WheelConfig(symbol_weights={"AAA": 0.3, "BBB": 0.05}, max_allocation=0.2)
+    config = WheelConfig.model_validate(
+        {"symbol_weights": {"AAA": 0.3, "BBB": 0.05}, "max_allocation": 0.2}
+    )
     assert symbol_allocation("AAA", 100_000.0, config) == pytest.approx(20_000.0)
     assert symbol_allocation("BBB", 100_000.0, config) == pytest.approx(5_000.0)
     assert symbol_allocation("CCC", 100_000.0, config) == pytest.approx(5_000.0)  # default

@@ -8,10 +8,12 @@ snapshot again sends nothing new.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from wheelflow.db import read_frame
 from wheelflow.execution._sql import as_datetime, text
@@ -80,8 +82,8 @@ def load_inputs(
     return WheelInputs(snapshot_at, rankings, quotes, options)
 
 
-def _frame(conn: object, sql: str, params: dict[str, object]) -> pd.DataFrame:
-    result = conn.execute(text(sql), params)  # type: ignore[attr-defined]
+def _frame(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    result = conn.execute(text(sql), dict(params))
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 

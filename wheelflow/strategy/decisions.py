@@ -102,18 +102,32 @@ def decide(
         rankings = pd.DataFrame(columns=list(RANKING_INPUT_COLUMNS))
     spot = _by_symbol(underlying_quotes)
     marks = option_quotes.drop_duplicates("occ_symbol").set_index("occ_symbol")
+    candidates = screen(rankings, wheel)
     decisions: list[Decision] = []
     for cycle in book.values():
         if cycle.state in (WheelState.SHORT_PUT, WheelState.SHORT_CALL):
-            managed = manage_short(cycle, marks, spot, rankings, config, snapshot_at, as_of)
+            managed = manage_short(cycle, marks, spot, candidates, config, snapshot_at, as_of)
             if managed is not None:
                 decisions.append(managed)
         elif cycle.state is WheelState.LONG_STOCK:
-            call = open_covered_call(cycle, rankings, spot, wheel, snapshot_at)
+            call = open_covered_call(cycle, candidates, spot, wheel, snapshot_at)
             if call is not None:
                 decisions.append(call)
-    decisions += open_puts(rankings, book, spot, wheel, buying_power, equity, snapshot_at)
+    decisions += open_puts(candidates, book, spot, wheel, buying_power, equity, snapshot_at)
     return decisions
+
+
+def screen(rankings: pd.DataFrame, wheel: WheelConfig) -> pd.DataFrame:
+    """CSP puts and CC calls that pass the opening rules, best score first, with
+    ``limit_price`` and ``expiration_date`` columns; every later step only filters this."""
+    parts = [
+        eligible(rankings[rankings["strategy"] == "csp"], wheel, "P"),
+        eligible(rankings[rankings["strategy"] == "cc"], wheel, "C"),
+    ]
+    filled = [p for p in parts if len(p)]
+    out = pd.concat(filled, ignore_index=True) if filled else parts[0]
+    out["expiration_date"] = pd.to_datetime(out["expiration"]).dt.date
+    return out.sort_values(["score", "occ_symbol"], ascending=[False, True])
 
 
 def eligible(candidates: pd.DataFrame, wheel: WheelConfig, right: str) -> pd.DataFrame:
@@ -122,8 +136,7 @@ def eligible(candidates: pd.DataFrame, wheel: WheelConfig, right: str) -> pd.Dat
         return candidates.assign(limit_price=pd.Series(dtype=float))
     target = wheel.put_target_delta if right == "P" else wheel.call_target_delta
     c = candidates
-    side = "sell"
-    limit = _limits(c, side, wheel)
+    limit = _limits(c, "sell", wheel)
     mask = (
         (c["right"] == right)
         & ~c["blocked"].astype(bool)
@@ -140,7 +153,7 @@ def eligible(candidates: pd.DataFrame, wheel: WheelConfig, right: str) -> pd.Dat
 
 def open_covered_call(
     cycle: WheelCycle,
-    rankings: pd.DataFrame,
+    candidates: pd.DataFrame,
     spot: Mapping[str, tuple[float, float | None]],
     wheel: WheelConfig,
     snapshot_at: dt.datetime,
@@ -151,8 +164,7 @@ def open_covered_call(
         return None
     if wheel.calls_only_on_green_days and not _is_green(spot.get(cycle.symbol)):
         return None
-    calls = rankings[(rankings["strategy"] == "cc") & (rankings["underlying"] == cycle.symbol)]
-    calls = eligible(calls, wheel, "C")
+    calls = candidates[(candidates["right"] == "C") & (candidates["underlying"] == cycle.symbol)]
     if wheel.calls_at_or_above_cost_basis and cycle.cost_basis is not None:
         calls = calls[calls["strike"] >= cycle.cost_basis - 1e-9]
     if calls.empty:
@@ -164,7 +176,7 @@ def open_covered_call(
 
 
 def open_puts(
-    rankings: pd.DataFrame,
+    candidates: pd.DataFrame,
     book: Mapping[str, WheelCycle],
     spot: Mapping[str, tuple[float, float | None]],
     wheel: WheelConfig,
@@ -178,8 +190,7 @@ def open_puts(
     (``max_new_buying_power_share``) and the buying power itself (fully collateralized).
     """
     busy = {s for s, c in book.items() if not c.closed and c.state is not WheelState.CASH}
-    puts = rankings[(rankings["strategy"] == "csp") & ~rankings["underlying"].isin(busy)]
-    puts = eligible(puts, wheel, "P")
+    puts = candidates[(candidates["right"] == "P") & ~candidates["underlying"].isin(busy)]
     if wheel.puts_only_on_red_days:
         red = [s for s in puts["underlying"].unique() if _is_red(spot.get(s))]
         puts = puts[puts["underlying"].isin(red)]
@@ -207,7 +218,7 @@ def manage_short(
     cycle: WheelCycle,
     marks: pd.DataFrame,
     spot: Mapping[str, tuple[float, float | None]],
-    rankings: pd.DataFrame,
+    candidates: pd.DataFrame,
     config: StrategyConfig,
     snapshot_at: dt.datetime,
     as_of: dt.date,
@@ -253,13 +264,11 @@ def manage_short(
         return None
     if not itm and captured < mgmt.roll_min_pnl:
         return None
-    strategy = "csp" if right == "P" else "cc"
-    targets = rankings[
-        (rankings["strategy"] == strategy)
-        & (rankings["underlying"] == cycle.symbol)
-        & (pd.to_datetime(rankings["expiration"]).dt.date > cycle.option_expiration)
+    targets = candidates[
+        (candidates["right"] == right)
+        & (candidates["underlying"] == cycle.symbol)
+        & (candidates["expiration_date"] > cycle.option_expiration)
     ]
-    targets = eligible(targets, wheel, right)
     if right == "C" and mgmt.never_roll_call_below_cost_basis and cycle.cost_basis is not None:
         targets = targets[targets["strike"] >= cycle.cost_basis - 1e-9]
     if mgmt.roll_for_credit_only:
