@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, inspect, or_, select, text, update
+from sqlalchemy import Connection, and_, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import (
@@ -305,21 +305,41 @@ def pnl(conn: Connection) -> dict[str, Any]:
     return {"total": total, "symbols": symbols}
 
 
-def wheel_cycles(conn: Connection) -> dict[str, Any]:
-    """Wheel cycles: the lifecycle's ``wheel_cycles`` table when present, else derived.
+def wheel_cycles(
+    conn: Connection, *, symbol: str | None = None, is_open: bool | None = None
+) -> dict[str, Any]:
+    """Wheel cycles from the lifecycle's ``wheel_cycles`` table, newest first.
 
-    Derived cycles group positions by ``cycle_id`` (or by symbol when unset): legs, open legs,
-    realized P&L, first open and last close.
+    Falls back to ``derived_wheel_cycles`` when that table does not exist (older databases).
     """
-    if inspect(conn).has_table("wheel_cycles"):
-        rows = conn.execute(text("SELECT * FROM wheel_cycles ORDER BY 1")).mappings()
-        return {"source": "wheel_cycles", "cycles": [dict(r) for r in rows]}
-    frame = pd.DataFrame(positions(conn))
+    from models.tables import Base
+
+    t = Base.metadata.tables.get("wheel_cycles")
+    if t is None or not inspect(conn).has_table("wheel_cycles"):
+        return {"source": "positions", "cycles": derived_wheel_cycles(conn, symbol=symbol)}
+    query = select(t).order_by(t.c.id.desc())
+    if symbol:
+        query = query.where(t.c.symbol == normalize_symbol(symbol))
+    if is_open is not None:
+        query = query.where(t.c.is_open == is_open)
+    return {"source": "wheel_cycles", "cycles": [dict(r) for r in conn.execute(query).mappings()]}
+
+
+def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list[dict[str, Any]]:
+    """Cycles derived from positions grouped by ``cycle_id`` (by symbol when unset): legs, open
+    legs, realized P&L (USD), first open and last close."""
+    frame = pd.DataFrame(positions(conn, symbol=symbol))
     if frame.empty:
-        return {"source": "positions", "cycles": []}
-    key = frame["cycle_id"].astype("string").fillna("symbol:" + frame["symbol"].astype("string"))
+        return []
+    key = (
+        frame["cycle_id"]
+        .astype("Int64")
+        .astype("string")
+        .fillna("symbol:" + frame["symbol"].astype("string"))
+    )
     cycles = []
     for cycle_key, legs in frame.groupby(key, sort=True):
+        still_open = bool(legs["status"].eq("open").any())
         cycles.append(
             {
                 "cycle": str(cycle_key),
@@ -327,11 +347,11 @@ def wheel_cycles(conn: Connection) -> dict[str, Any]:
                 "legs": len(legs),
                 "open_legs": int(legs["status"].eq("open").sum()),
                 "realized_pnl": round(float(legs["realized_pnl"].sum()), 2),
-                "opened_at": legs["opened_at"].min(),
-                "closed_at": None if legs["status"].eq("open").any() else legs["closed_at"].max(),
+                "opened_at": min(legs["opened_at"]),
+                "closed_at": None if still_open else max(legs["closed_at"].dropna(), default=None),
             }
         )
-    return {"source": "positions", "cycles": cycles}
+    return cycles
 
 
 # --------------------------------------------------------------------------- risk, alerts

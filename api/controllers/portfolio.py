@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
@@ -44,10 +44,17 @@ class PortfolioController(Controller):
             return queries.pnl(conn)
 
     @get("/wheel-cycles", guards=[trader], sync_to_thread=True)
-    def wheel_cycles(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
-        """Wheel cycles; ``source`` says whether they come from the lifecycle table or positions."""
+    def wheel_cycles(
+        self,
+        reader: NamedDependency[Engine],
+        symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        is_open: FromQuery[bool | None] = None,
+    ) -> dict[str, Any]:
+        """Wheel cycles (puts sold, assignment, calls, called away) with premium and P&L in USD;
+        ``source`` says whether they come from the lifecycle table or are derived from positions.
+        """
         with reader.connect() as conn:
-            return queries.wheel_cycles(conn)
+            return queries.wheel_cycles(conn, symbol=symbol, is_open=is_open)
 
     @get("/risk", guards=[viewer], sync_to_thread=True)
     def risk(self, reader: NamedDependency[Engine]) -> dict[str, Any]:

@@ -135,18 +135,46 @@ def test_pnl_marks_open_positions_at_latest_quotes(client, as_role):
     }
 
 
-def test_wheel_cycles_are_derived_from_positions_until_the_lifecycle_table_exists(
-    client, as_role, seeded
-):
-    from sqlalchemy import inspect
+def test_wheel_cycles_come_from_the_lifecycle_table(client, as_role, seeded):
+    import datetime as dt
 
-    body = client.get("/wheel-cycles", headers=as_role["trader"]).json()
-    if inspect(seeded).has_table("wheel_cycles"):
-        assert body["source"] == "wheel_cycles"
-        return
-    cycles = {c["cycle"]: c for c in body["cycles"]}
-    assert body["source"] == "positions"
-    assert cycles["7"]["legs"] == 2 and cycles["7"]["realized_pnl"] == 150.0
+    from sqlalchemy import insert
+
+    from models.lifecycle import WheelCycleRow
+    from wheelflow.db import transaction
+
+    opened = dt.datetime(2026, 11, 2, 15, 30)
+    with transaction(seeded) as conn:
+        conn.execute(
+            insert(WheelCycleRow).values(
+                account="paper",
+                symbol="AAPL",
+                state="SHORT_PUT",
+                is_open=True,
+                contracts=1,
+                option_occ="AAPL261218P00200000",
+                option_strike=200.0,
+                premium_collected=1050.0,
+                realized_pnl=150.0,
+                opened_at=opened,
+                updated_at=opened,
+            )
+        )
+    body = client.get("/wheel-cycles?symbol=AAPL&is_open=true", headers=as_role["trader"]).json()
+    assert body["source"] == "wheel_cycles"
+    assert [(c["state"], c["premium_collected"]) for c in body["cycles"]] == [("SHORT_PUT", 1050.0)]
+    closed = client.get("/wheel-cycles?is_open=false", headers=as_role["trader"]).json()
+    assert closed["cycles"] == []
+
+
+def test_cycles_derived_from_positions_group_legs_by_cycle_id(seeded):
+    from wheelflow import queries
+
+    with seeded.connect() as conn:
+        cycles = {c["cycle"]: c for c in queries.derived_wheel_cycles(conn)}
+    assert cycles["7"]["legs"] == 2 and cycles["7"]["open_legs"] == 1
+    assert cycles["7"]["realized_pnl"] == 150.0 and cycles["7"]["closed_at"] is None
+    assert cycles["symbol:MSFT"]["legs"] == 1
 
 
 def test_risk_lists_checks_and_breaches_of_latest_snapshot(client, as_role):
