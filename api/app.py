@@ -53,7 +53,7 @@ def prefect_deployment_trigger(deployment: str) -> PipelineTrigger:
     def trigger(symbols: list[str]) -> str | None:
         from prefect.deployments import run_deployment
 
-        flow_run = run_deployment(name=deployment, parameters={"symbols": symbols}, timeout=0)
+        flow_run: Any = run_deployment(name=deployment, parameters={"symbols": symbols}, timeout=0)
         return str(flow_run.id)
 
     return trigger

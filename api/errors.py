@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.types import ExceptionHandlersMap
 
 from wheelflow.errors import WheelflowError
 from wheelflow.queries import NotFound, QueryInputError
@@ -34,7 +35,7 @@ def wheelflow_error(_: Request[Any, Any, Any], exc: WheelflowError) -> Response[
     return _body(400, str(exc))
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     QueryInputError: query_input_error,
     NotFound: not_found,
     AuthenticationFailed: authentication_failed,

@@ -13,14 +13,15 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, inspect, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import (
     Alert,
+    Base,
     OptionSnapshot,
     PipelineRun,
     Position,
@@ -35,8 +36,14 @@ from models.tables import (
 from wheelflow.errors import WheelflowError
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
 _CURSOR_OCC = re.compile(r"^[A-Z0-9. ]{1,32}$")
-_RANKINGS = Ranking.__table__
+_RANKINGS = _table(Ranking)
 _RANKING_ORDER = (_RANKINGS.c.strategy, _RANKINGS.c.rank, _RANKINGS.c.occ_symbol)
 
 
@@ -116,8 +123,8 @@ def rankings_page(
     after: tuple[str, int, str] | None = None
     pinned: dt.datetime | None = None
     if cursor:
-        pinned, *rest = _decode_cursor(cursor)
-        after = (rest[0], rest[1], rest[2])
+        pinned, after_strategy, after_rank, after_occ = _decode_cursor(cursor)
+        after = (after_strategy, after_rank, after_occ)
         conditions = [c.snapshot_at == pinned]
     else:
         latest = select(func.max(c.snapshot_at))
@@ -177,7 +184,7 @@ def option_chain(
 ) -> dict[str, Any]:
     """Latest snapshot of one underlying's chain with IV and greeks (theta per day)."""
     symbol = normalize_symbol(symbol)
-    t = OptionSnapshot.__table__
+    t = _table(OptionSnapshot)
     snapshot_at = conn.execute(
         select(func.max(t.c.snapshot_at)).where(t.c.underlying == symbol)
     ).scalar_one_or_none()
@@ -200,7 +207,7 @@ def option_chain(
 def positions(
     conn: Connection, *, status: str | None = None, symbol: str | None = None
 ) -> list[dict[str, Any]]:
-    t = Position.__table__
+    t = _table(Position)
     query = select(t).order_by(t.c.id)
     if status:
         query = query.where(t.c.status == status)
@@ -210,7 +217,7 @@ def positions(
 
 
 def position(conn: Connection, position_id: int) -> dict[str, Any]:
-    t = Position.__table__
+    t = _table(Position)
     row = conn.execute(select(t).where(t.c.id == position_id)).mappings().first()
     if row is None:
         raise NotFound(f"no position with id {position_id}")
@@ -223,7 +230,7 @@ def _latest_marks(conn: Connection, open_positions: pd.DataFrame) -> pd.Series:
     is_option = open_positions["asset_type"].eq("option")
     occs = sorted(set(open_positions.loc[is_option, "occ_symbol"].dropna()))
     if occs:
-        o = OptionSnapshot.__table__
+        o = _table(OptionSnapshot)
         quotes = pd.DataFrame(
             conn.execute(
                 select(o.c.occ_symbol, o.c.snapshot_at, o.c.bid, o.c.ask)
@@ -236,7 +243,7 @@ def _latest_marks(conn: Connection, open_positions: pd.DataFrame) -> pd.Series:
         marks[is_option] = open_positions.loc[is_option, "occ_symbol"].map(mid)
     stocks = sorted(set(open_positions.loc[~is_option, "symbol"]))
     if stocks:
-        q = UnderlyingQuote.__table__
+        q = _table(UnderlyingQuote)
         last = pd.DataFrame(
             conn.execute(
                 select(q.c.symbol, q.c.snapshot_at, q.c.last)
@@ -312,8 +319,6 @@ def wheel_cycles(
 
     Falls back to ``derived_wheel_cycles`` when that table does not exist (older databases).
     """
-    from models.tables import Base
-
     t = Base.metadata.tables.get("wheel_cycles")
     if t is None or not inspect(conn).has_table("wheel_cycles"):
         return {"source": "positions", "cycles": derived_wheel_cycles(conn, symbol=symbol)}
@@ -359,7 +364,7 @@ def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list
 
 def latest_risk(conn: Connection) -> dict[str, Any]:
     """Checks of the latest risk snapshot and the breaches (checks that did not pass)."""
-    t = RiskCheck.__table__
+    t = _table(RiskCheck)
     snapshot_at = conn.execute(select(func.max(t.c.snapshot_at))).scalar_one_or_none()
     if snapshot_at is None:
         return {"snapshot_at": None, "run_id": None, "passed": None, "checks": [], "breaches": []}
@@ -389,7 +394,7 @@ def alerts(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Alerts newest first; ``before_id`` pages backwards."""
-    t = Alert.__table__
+    t = _table(Alert)
     query = select(t).order_by(t.c.id.desc()).limit(limit)
     if severity:
         query = query.where(t.c.severity == severity)
@@ -404,7 +409,7 @@ def alerts(
 
 def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any]:
     """Mark an alert acknowledged; acknowledging twice keeps the first acknowledgement."""
-    t = Alert.__table__
+    t = _table(Alert)
     conn.execute(
         update(t)
         .where(t.c.id == alert_id, t.c.acknowledged_at.is_(None))
@@ -422,7 +427,7 @@ def record_price_alert(
     """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?)."""
     now = utcnow()
     dedup_key = f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}"
-    t = Alert.__table__
+    t = _table(Alert)
     existing = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar()
     if existing is not None:
         return int(existing), False
@@ -450,7 +455,7 @@ def record_price_alert(
 
 
 def watchlist(conn: Connection) -> list[dict[str, Any]]:
-    t = Watchlist.__table__
+    t = _table(Watchlist)
     return [dict(r) for r in conn.execute(select(t).order_by(t.c.symbol)).mappings()]
 
 
@@ -459,7 +464,7 @@ def add_to_watchlist(
 ) -> tuple[dict[str, Any], bool]:
     """Add (or re-activate) a symbol: (row, created?). The symbol is validated first."""
     symbol = normalize_symbol(symbol)
-    t = Watchlist.__table__
+    t = _table(Watchlist)
     existing = conn.execute(select(t).where(t.c.symbol == symbol)).mappings().first()
     if existing is None:
         conn.execute(
@@ -478,7 +483,7 @@ def add_to_watchlist(
 
 def remove_from_watchlist(conn: Connection, symbol: str) -> None:
     symbol = normalize_symbol(symbol)
-    t = Watchlist.__table__
+    t = _table(Watchlist)
     if not conn.execute(delete(t).where(t.c.symbol == symbol)).rowcount:
         raise NotFound(f"{symbol} is not on the watchlist")
 
@@ -488,7 +493,7 @@ def remove_from_watchlist(conn: Connection, symbol: str) -> None:
 
 def pipeline_runs(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
     """Latest pipeline runs, each with its data-quality results and quarantined row count."""
-    r = PipelineRun.__table__
+    r = _table(PipelineRun)
     runs = [
         dict(row)
         for row in conn.execute(select(r).order_by(r.c.started_at.desc()).limit(limit)).mappings()
@@ -496,14 +501,14 @@ def pipeline_runs(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
     if not runs:
         return runs
     run_ids = [run["run_id"] for run in runs]
-    q = QualityResult.__table__
+    q = _table(QualityResult)
     quality: dict[str, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
     for row in conn.execute(
         select(q).where(q.c.run_id.in_(run_ids)).order_by(q.c.stage, q.c.batch)
     ).mappings():
         quality[row["run_id"]].append(dict(row))
-    z = QuarantinedRow.__table__
-    quarantined = dict(
+    z = _table(QuarantinedRow)
+    quarantined: dict[str, int] = dict(
         conn.execute(
             select(z.c.run_id, func.count()).where(z.c.run_id.in_(run_ids)).group_by(z.c.run_id)
         ).all()
@@ -516,7 +521,7 @@ def pipeline_runs(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
 
 def last_run_summary(conn: Connection) -> dict[str, Any]:
     """Status and age in seconds of the most recent pipeline run (None when there is none)."""
-    r = PipelineRun.__table__
+    r = _table(PipelineRun)
     row = conn.execute(
         select(r.c.run_id, r.c.status, r.c.started_at, r.c.finished_at)
         .order_by(r.c.started_at.desc())
