@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.provider_fakes import FIXTURES
 from wheelflow.errors import ProviderError
@@ -85,3 +86,22 @@ def test_missing_columns_name_the_file_and_columns() -> None:
 def test_missing_path_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ProviderError, match="WHEELFLOW_FILES_PATH"):
         FileChains(tmp_path / "nowhere")
+
+
+def test_a_recorded_snapshot_replays_through_the_pipeline(sqlite_engine: Engine) -> None:
+    from wheelflow.pipeline import run_pipeline
+    from wheelflow.settings import load_settings
+    from wheelflow.strategy.config import parse_strategy_config
+
+    provider = FileChains(REPLAY)
+    config = parse_strategy_config({"screening": {"max_underlying_price": 1000.0}})
+    settings = load_settings(seed_demo_positions=False)
+    result = run_pipeline(sqlite_engine, provider, config, settings, symbols=["AAPL", "MSFT"])
+    assert result.snapshot_at == dt.datetime(2026, 11, 25, 18, 0)
+    with sqlite_engine.connect() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM option_snapshots")).scalar_one()
+        quarantined = conn.execute(
+            text("SELECT reasons FROM quarantined_rows WHERE stage = 'chains'")
+        ).scalar_one()
+    assert stored == 3
+    assert "files.bid: 'abc' is not a number" in quarantined
