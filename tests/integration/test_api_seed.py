@@ -21,7 +21,7 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, insert
 
 from api.app import create_app
-from models.tables import Alert, QualityResult
+from models.tables import Alert
 from tests.conftest import _fresh_postgres_url
 from wheelflow import security
 from wheelflow.db import ensure_schema, make_engine, transaction, upsert_frame
@@ -269,32 +269,33 @@ def seed(engine: Engine) -> None:
                 ]
             ),
         )
-        # (core insert: upsert_frame on SQLite turns a one-row list-valued JSON column into a
-        # 2-D array, reported to the lead)
-        conn.execute(
-            insert(QualityResult),
-            [
-                {
-                    "snapshot_at": SNAP_2,
-                    "stage": "chains",
-                    "batch": "all",
-                    "run_id": "run-2",
-                    "suite": "option_chain",
-                    "success": True,
-                    "evaluated_rows": 600,
-                    "failed_rows": 3,
-                    "bad_fraction": 0.005,
-                    "expectations": [
-                        {
-                            "type": "expect_column_values_to_be_between",
-                            "column": "bid",
-                            "success": False,
-                            "n": 3,
-                        }
-                    ],
-                    "created_at": SNAP_2,
-                },
-            ],
+        upsert_frame(
+            conn,
+            "quality_results",
+            pd.DataFrame(
+                [
+                    {
+                        "snapshot_at": SNAP_2,
+                        "stage": "chains",
+                        "batch": "all",
+                        "run_id": "run-2",
+                        "suite": "option_chain",
+                        "success": True,
+                        "evaluated_rows": 600,
+                        "failed_rows": 3,
+                        "bad_fraction": 0.005,
+                        "expectations": [
+                            {
+                                "type": "expect_column_values_to_be_between",
+                                "column": "bid",
+                                "success": False,
+                                "n": 3,
+                            }
+                        ],
+                        "created_at": SNAP_2,
+                    },
+                ]
+            ),
         )
         upsert_frame(
             conn,
