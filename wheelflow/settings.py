@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     files_path: Path | None = None  # a CSV/Parquet chain file, or a directory of them
     files_snapshot: str = ""  # which recorded snapshot_at to replay; empty: the latest
     provider_max_concurrency: int = Field(default=8, ge=1, le=256)
+    provider_requests_per_minute: float | None = Field(default=None, gt=0, le=60000)
     provider_retry_max_delay_seconds: float = Field(default=30.0, ge=0, le=600)
     provider_max_days_to_expiry: int = Field(default=60, ge=0, le=1000)
 

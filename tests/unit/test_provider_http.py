@@ -210,3 +210,12 @@ def test_gather_returns_errors_in_place_of_failed_items() -> None:
     good, bad = c.gather(fetch, ["GOOD", "BAD"])
     assert good == {"ok": True}
     assert isinstance(bad, ProviderHTTPError)
+
+
+def test_per_minute_cap_tightens_the_request_rate() -> None:
+    from wheelflow.providers.http import requests_per_second
+    from wheelflow.settings import load_settings
+
+    assert requests_per_second(load_settings(provider_requests_per_second=5.0)) == 5.0
+    capped = load_settings(provider_requests_per_second=5.0, provider_requests_per_minute=120)
+    assert requests_per_second(capped) == 2.0

@@ -220,8 +220,11 @@ class AlpacaMarketData(HttpMarketData):
         )
 
     def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
-        payload = self.client.get_json("/v2/stocks/snapshots", {"symbols": ",".join(symbols)})
-        return parse_stock_snapshots(payload)
+        merged: dict[str, Any] = {}
+        for start in range(0, len(symbols), 100):  # keep URLs short: 100 symbols a request
+            chunk = ",".join(symbols[start : start + 100])
+            merged.update(self.client.get_json("/v2/stocks/snapshots", {"symbols": chunk}) or {})
+        return parse_stock_snapshots(merged)
 
     async def _pages(
         self, client: httpx.AsyncClient, path: str, params: dict[str, Any]

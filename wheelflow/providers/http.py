@@ -420,6 +420,14 @@ class ProviderClient:
         return run_coroutine(main())
 
 
+def requests_per_second(settings: Settings) -> float:
+    """The request rate the settings allow: the tighter of the per-second and per-minute caps."""
+    rate = settings.provider_requests_per_second
+    if settings.provider_requests_per_minute:
+        rate = min(rate, settings.provider_requests_per_minute / 60.0)
+    return rate
+
+
 def client_from_settings(
     provider: str,
     base_url: str,
@@ -441,7 +449,7 @@ def client_from_settings(
             settings.provider_retry_delay_seconds,
             settings.provider_retry_max_delay_seconds,
         ),
-        requests_per_second=settings.provider_requests_per_second,
+        requests_per_second=requests_per_second(settings),
         max_concurrency=settings.provider_max_concurrency,
         transport=transport,
         **options,
