@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from wheelflow.pipeline import run_pipeline
 from wheelflow.providers.synthetic import SyntheticMarket
 from wheelflow.providers.tradier import TradierMarketData
+from wheelflow.settings import Settings, load_settings
 from wheelflow.strategy.config import parse_strategy_config
 
 TOKEN = "tradier-live-token-DO-NOT-LEAK-7f3a"
@@ -177,10 +178,9 @@ def fake_tradier(market: SyntheticMarket) -> FakeTradier:
     return FakeTradier(market, max_days=MAX_DAYS)
 
 
-def run(engine: Engine, market: SyntheticMarket, transport: Faults):  # type: ignore[no-untyped-def]
-    from wheelflow.settings import load_settings
-
-    settings = load_settings(
+def fast_retry_settings() -> Settings:
+    """Many retries with tiny backoff: a 30% failure rate must never exhaust them."""
+    return load_settings(
         tradier_token=TOKEN,
         provider_retries=10,
         provider_retry_delay_seconds=0.001,
@@ -190,13 +190,20 @@ def run(engine: Engine, market: SyntheticMarket, transport: Faults):  # type: ig
         provider_max_days_to_expiry=MAX_DAYS,
         seed_demo_positions=False,
     )
-    provider = TradierMarketData.from_settings(
-        settings, httpx.MockTransport(transport), clock=market.snapshot_time
+
+
+def tradier_behind(faults: Faults, market: SyntheticMarket) -> TradierMarketData:
+    return TradierMarketData.from_settings(
+        fast_retry_settings(), httpx.MockTransport(faults), clock=market.snapshot_time
     )
+
+
+def run(engine: Engine, market: SyntheticMarket, faults: Faults):  # type: ignore[no-untyped-def]
     config = parse_strategy_config(
         {"screening": {"min_underlying_price": 0.01, "max_underlying_price": 1e6}}
     )
-    return run_pipeline(engine, provider, config, settings, symbols=market.symbols)
+    provider = tradier_behind(faults, market)
+    return run_pipeline(engine, provider, config, fast_retry_settings(), symbols=market.symbols)
 
 
 def stored_underlyings(engine: Engine) -> set[str]:
@@ -298,26 +305,13 @@ def test_prefect_flow_run_records_retries_and_the_failed_symbol(
 ) -> None:
     from flows.pipeline import wheel_pipeline
     from wheelflow.db import make_engine
-    from wheelflow.settings import load_settings
 
     symbols = market.symbols[:30]
     broken = symbols[4]
     strategy = tmp_path / "strategy.toml"
     strategy.write_text("[screening]\nmin_underlying_price = 0.01\nmax_underlying_price = 1e6\n")
     url = f"sqlite:///{tmp_path / 'flow.sqlite'}"
-    settings = load_settings(
-        tradier_token=TOKEN,
-        provider_retries=10,
-        provider_retry_delay_seconds=0.001,
-        provider_retry_max_delay_seconds=0.01,
-        provider_requests_per_second=1000.0,
-        provider_max_days_to_expiry=MAX_DAYS,
-    )
-    provider = TradierMarketData.from_settings(
-        settings,
-        httpx.MockTransport(Faults(fake_tradier, rate=0.3, broken=broken)),
-        clock=market.snapshot_time,
-    )
+    provider = tradier_behind(Faults(fake_tradier, rate=0.3, broken=broken), market)
     wheel_pipeline(
         provider=provider, database_url=url, strategy_file=str(strategy), symbols=symbols
     )
