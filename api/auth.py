@@ -28,9 +28,7 @@ PUBLIC = {"exclude_from_auth": True}
 
 def _api_key_principal(engine: Engine, key: str) -> Principal:
     with transaction(engine) as conn:
-        principal = security.resolve_api_key(conn, key)
-        security.touch_api_key(conn, principal.api_key_id or 0)
-    return principal
+        return security.resolve_api_key(conn, key)
 
 
 class WheelflowAuthMiddleware(AbstractAuthenticationMiddleware):

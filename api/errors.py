@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import OperationalError
 
 from wheelflow.errors import WheelflowError
 from wheelflow.queries import NotFound, QueryInputError
 from wheelflow.security import AuthenticationFailed
+
+log = logging.getLogger(__name__)
 
 
 def _body(status: int, detail: str, extra: list[dict[str, Any]] | None = None) -> Response[Any]:
@@ -35,7 +39,13 @@ def wheelflow_error(_: Request[Any, Any, Any], exc: WheelflowError) -> Response[
     return _body(400, str(exc))
 
 
+def database_unavailable(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
+    log.warning("database unavailable on %s: %s", request.url.path, exc.orig or exc)
+    return _body(503, "database unavailable, retry later")
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    OperationalError: database_unavailable,
     QueryInputError: query_input_error,
     NotFound: not_found,
     AuthenticationFailed: authentication_failed,

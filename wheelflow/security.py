@@ -36,6 +36,7 @@ ROLES: tuple[str, ...] = ("viewer", "trader", "admin")
 _ROLE_LEVEL = {role: level for level, role in enumerate(ROLES)}
 JWT_ALGORITHM = "HS256"
 API_KEY_PREFIX = "wfk_"
+API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
 _hasher = PasswordHasher()
 _dummy_hashes: dict[int, str] = {}
 
@@ -348,7 +349,7 @@ def create_api_key(
 def resolve_api_key(conn: Connection, key: str) -> Principal:
     """The principal of a live API key; AuthenticationFailed for unknown or revoked keys."""
     row = conn.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at).where(
+        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at).where(
             ApiKey.key_hash == token_digest(key)
         )
     ).first()
@@ -356,11 +357,11 @@ def resolve_api_key(conn: Connection, key: str) -> Principal:
         raise AuthenticationFailed("invalid API key")
     if row.revoked_at is not None:
         raise AuthenticationFailed("API key revoked")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > API_KEY_TOUCH_INTERVAL:
+        # at most one write per key and minute, not one per request
+        conn.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
     return Principal(role=row.role, username=f"key:{row.name}", api_key_id=row.id)
-
-
-def touch_api_key(conn: Connection, key_id: int) -> None:
-    conn.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
 def list_api_keys(conn: Connection) -> list[dict[str, Any]]:

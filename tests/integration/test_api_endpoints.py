@@ -258,3 +258,15 @@ def test_rankings_cache_lags_a_new_run_by_at_most_its_lifetime(
         assert fresh.get("/rankings", headers=headers).json()["run_id"] == seen_run
         anonymous = fresh.get("/rankings")
     assert anonymous.status_code == 401  # a cached page is still behind authentication
+
+
+def test_ready_and_reads_answer_503_when_the_database_is_down(tmp_path):
+    from tests.integration.test_api_seed import api_settings, make_client
+    from wheelflow.db import make_engine
+
+    unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    with make_client(unreachable, api_settings(tmp_path)) as down:
+        assert down.get("/ready").status_code == 503
+        response = down.get("/rankings", headers={"X-API-Key": "wfk_anything"})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "database unavailable, retry later"
