@@ -66,3 +66,37 @@ def store_quote(
         upsert_frame(conn, "underlying_quotes", quotes)
         if rows:
             upsert_frame(conn, "option_snapshots", pd.DataFrame(rows))
+
+
+def store_ranking(engine: Engine) -> None:
+    """One ranked cash-secured put at DAY1, as the pipeline would store it."""
+    row = {
+        "snapshot_at": DAY1,
+        "strategy": "csp",
+        "occ_symbol": put_occ(),
+        "run_id": "test",
+        "rank": 1,
+        "underlying": SYMBOL,
+        "expiration": pd.Timestamp(EXPIRY),
+        "strike": 50.0,
+        "right": "P",
+        "underlying_price": 52.0,
+        "bid": 1.10,
+        "ask": 1.30,
+        "premium": 1.20,
+        "days_to_expiry": (EXPIRY - DAY1.date()).days,
+        "period_return": 0.024,
+        "annualized_return": 0.5,
+        "probability_otm": 0.75,
+        "delta": -0.25,
+        "iv": 0.4,
+        "breakeven": 48.8,
+        "collateral": 5000.0,
+        "spread_pct": 0.167,
+        "open_interest": 1000,
+        "volume": 100,
+        "score": 0.3,
+        "blocked": False,
+    }
+    with transaction(engine) as conn:
+        upsert_frame(conn, "rankings", pd.DataFrame([row]))
