@@ -254,3 +254,13 @@ def test_unreachable_broker_raises_broker_timeout_without_resending() -> None:
     with pytest.raises(BrokerTimeout):
         TradierBroker(settings(), api.transport).submit(order())
     assert [r.method for r in api.requests].count("POST") == 1
+
+
+def test_rejected_token_stops_the_batch_instead_of_failing_each_symbol() -> None:
+    api = FakeAPI(
+        {"/v1/markets/quotes": lambda r: httpx.Response(401, text="Invalid Access Token")}
+    )
+    provider = TradierMarketData.from_settings(settings(), api.transport, clock=lambda: NOW)
+    with pytest.raises(ProviderAuthError, match="check WHEELFLOW_TRADIER_TOKEN") as info:
+        provider.option_chains(["AAPL", "SPY", "KO"])
+    assert TOKEN not in str(info.value)
