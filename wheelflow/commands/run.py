@@ -20,8 +20,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_run)
 
 
+_NOISY_LOGGERS = ("httpx", "great_expectations", "validations", "wheelflow", "py.warnings")
+
+
 def _run(args: argparse.Namespace) -> int:
     import os
+    import sys
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,7 +34,9 @@ def _run(args: argparse.Namespace) -> int:
     from wheelflow.runtime import engine_for, provider_from_settings
     from wheelflow.settings import configure_prefect_home, get_settings
 
-    if not args.quiet:  # the progress bar tells the story; Prefect's INFO lines would garble it
+    if not args.quiet and "prefect" not in sys.modules:
+        # The progress bar tells the story; Prefect's INFO lines would garble it. Only before
+        # Prefect is imported (a fresh process): then it reads this once.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     console = Console(width=None if Console().is_terminal else 120)
     settings = get_settings()
@@ -65,14 +71,19 @@ def _run(args: argparse.Namespace) -> int:
 
         from flows.pipeline import wheel_pipeline
 
-        if not args.quiet:  # after Prefect has configured logging, or it resets the levels
-            for name in ("httpx", "great_expectations", "validations", "wheelflow", "py.warnings"):
-                logging.getLogger(name).setLevel(logging.ERROR)
-
-        with progress.listening(on_stage):
-            summary = wheel_pipeline(
-                provider=provider, strategy_file=args.strategy_file, symbols=symbols
-            )
+        # After Prefect has configured logging (or it resets the levels); restored afterwards.
+        muted = () if args.quiet else _NOISY_LOGGERS
+        saved = {name: logging.getLogger(name).level for name in muted}
+        for name in muted:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            with progress.listening(on_stage):
+                summary = wheel_pipeline(
+                    provider=provider, strategy_file=args.strategy_file, symbols=symbols
+                )
+        finally:
+            for name, level in saved.items():
+                logging.getLogger(name).setLevel(level)
     _print_summary(console, summary, engine_for(settings.resolved_database_url), args.top)
     return 0
 
