@@ -65,3 +65,14 @@ def test_unknown_broker_is_a_clear_error_not_a_crash(
 ) -> None:
     assert main(["wheel", "execute", "--broker", "nope"]) == 2
     assert "unknown broker 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--days", "0"], ["--universe", "0"], ["--start", "2020-01-01"]],
+)
+def test_simulate_refuses_bad_arguments_with_a_clear_error(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", *args]) == 2
+    assert "wheelflow: error: --" in capsys.readouterr().err

@@ -45,12 +45,17 @@ def register(subparsers: Any) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     from wheelflow.db import ensure_schema, make_engine
     from wheelflow.errors import ConfigError
+    from wheelflow.providers.synthetic import EPOCH
     from wheelflow.settings import get_settings
     from wheelflow.simulate import DEFAULT_START, simulate, write_chart
     from wheelflow.strategy.config import load_strategy_config
 
     if args.days < 1:
         raise ConfigError("--days must be at least 1")
+    if args.universe < 1:
+        raise ConfigError("--universe must be at least 1")
+    if args.start is not None and args.start < EPOCH:
+        raise ConfigError(f"--start must be on or after {EPOCH} (the synthetic history's start)")
     settings = get_settings().model_copy(update={"seed_demo_positions": False})
     config = load_strategy_config(args.strategy_file or settings.strategy_file)
     with tempfile.TemporaryDirectory(prefix="wheelflow-sim-") as tmp:
