@@ -219,3 +219,38 @@ def test_per_minute_cap_tightens_the_request_rate() -> None:
     assert requests_per_second(load_settings(provider_requests_per_second=5.0)) == 5.0
     capped = load_settings(provider_requests_per_second=5.0, provider_requests_per_minute=120)
     assert requests_per_second(capped) == 2.0
+
+
+def test_concurrent_batches_each_count_only_their_own_retries() -> None:
+    from wheelflow.providers.http import counting_retries
+
+    calls = {"flaky": 0}
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/flaky"):
+            with lock:
+                calls["flaky"] += 1
+                if calls["flaky"] % 2 == 1:  # every other call to /flaky fails once
+                    return httpx.Response(503)
+        return httpx.Response(200, json={"ok": True})
+
+    c = client(handler)
+    counts: dict[str, int] = {}
+
+    def batch(prefix: str) -> None:
+        async def fetch(http: httpx.AsyncClient, item: str) -> object:
+            return await c.aget_json(http, f"/{prefix}/{item}")
+
+        with counting_retries() as tally:
+            c.gather(fetch, [str(i) for i in range(10)])
+        counts[prefix] = tally[0]
+
+    threads = [threading.Thread(target=batch, args=(p,)) for p in ("flaky", "calm")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts["calm"] == 0
+    assert counts["flaky"] > 0
+    assert c.retries == counts["flaky"]

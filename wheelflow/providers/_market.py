@@ -20,7 +20,7 @@ import pandas as pd
 from wheelflow.errors import ProviderAuthError, ProviderError
 from wheelflow.providers._payload import utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, ChainFetch, conform, empty_frame
-from wheelflow.providers.http import ProviderClient
+from wheelflow.providers.http import ProviderClient, counting_retries
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +119,9 @@ class HttpMarketData:
 
     def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
         """Every symbol's chain, fetched concurrently; failures per symbol, auth errors raised."""
-        before = self.client.retries
-        chain, failures = self._fetch_chains(list(symbols), None)
-        return ChainFetch(chains=chain, failures=failures, retries=self.client.retries - before)
+        with counting_retries() as retries:
+            chain, failures = self._fetch_chains(list(symbols), None)
+        return ChainFetch(chains=chain, failures=failures, retries=retries[0])
 
     def price_history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         """Daily bars of every symbol; a symbol that fails is logged and left out."""

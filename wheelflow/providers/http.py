@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import email.utils
 import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -179,14 +181,35 @@ def parse_retry_after(value: str | None) -> float | None:
 # --------------------------------------------------------------------------- the client
 
 
+_RETRY_TALLY: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "wheelflow_provider_retry_tally", default=None
+)
+
+
+@contextmanager
+def counting_retries() -> Iterator[list[int]]:
+    """Count the retries made inside the block, by this thread and the tasks it starts.
+
+    Yields a one-element list holding the count. Concurrent batches sharing one provider (Prefect
+    task threads) each see only their own retries, which a shared counter cannot give.
+    """
+    tally = [0]
+    token = _RETRY_TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _RETRY_TALLY.reset(token)
+
+
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from sync code, even when this thread already runs a loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
+    context = contextvars.copy_context()  # the retry tally travels to the helper thread
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(context.run, asyncio.run, coro).result()
 
 
 class ProviderClient:
@@ -235,6 +258,9 @@ class ProviderClient:
     def _count_retry(self) -> None:
         with self._lock:
             self._retries += 1
+            tally = _RETRY_TALLY.get()
+            if tally is not None:
+                tally[0] += 1
 
     def redact(self, text: str) -> str:
         return redact(text, self.secrets)
