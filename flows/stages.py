@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.tasks import exponential_backoff
 
@@ -112,7 +113,8 @@ def fetch_chains_flow(
         failures.update(fetch.failures)
         chains = t.validate_chains(ctx, fetch, batch_label(group))
         with_greeks = t.compute_greeks(ctx, chains, exercise_style(provider, ctx.settings))
-        stored += len(t.validate_and_store_greeks(ctx, with_greeks, batch_label(group)))
+        frame: pd.DataFrame = t.validate_and_store_greeks(ctx, with_greeks, batch_label(group))
+        stored += len(frame)
     return {"snapshot_at": ctx.snapshot_at.isoformat(), "contracts": stored, "failures": failures}
 
 
@@ -128,7 +130,7 @@ def compute_greeks_flow(
     raw = ChainFetch(chains=conform(chains, CHAIN_COLUMNS))
     checked = t.validate_chains(ctx, raw, "recompute")
     with_greeks = t.compute_greeks(ctx, checked, exercise)
-    stored = t.validate_and_store_greeks(ctx, with_greeks, "recompute")
+    stored: pd.DataFrame = t.validate_and_store_greeks(ctx, with_greeks, "recompute")
     return {"snapshot_at": ctx.snapshot_at.isoformat(), "contracts": len(stored)}
 
 

@@ -53,7 +53,9 @@ def _gx() -> Any:
         import great_expectations as gx
 
         ctx = gx.get_context(mode="ephemeral")
-        ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         ctx.data_sources.add_pandas("wheelflow")
         _context = ctx
     return _context

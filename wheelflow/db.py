@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Date,
     DateTime,
@@ -321,7 +322,7 @@ def sql(statement: str, params: dict[str, Any] | None = None) -> TextClause:
     to the form SQLAlchemy stored; typed, both backends compare like with like.
     """
     clause = text(statement)
-    typed = []
+    typed: list[BindParameter[Any]] = []
     for key, value in (params or {}).items():
         if isinstance(value, dt.datetime | pd.Timestamp):
             typed.append(bindparam(key, type_=DateTime()))
