@@ -16,7 +16,7 @@ from tests.integration._lifecycle_market import (
     store_quote,
 )
 from wheelflow.errors import LiveTradingDisabled
-from wheelflow.execution.broker import BrokerTimeout, OrderRequest, OrderState
+from wheelflow.execution.broker import Balances, BrokerTimeout, OrderRequest, OrderState
 from wheelflow.execution.brokers import make_broker
 from wheelflow.execution.ledger import mark_account
 from wheelflow.execution.paper import PaperBroker
@@ -242,3 +242,24 @@ def test_live_broker_refuses_to_trade_unless_live_trading_is_enabled(engine: Eng
 def test_paper_is_the_default_broker_and_needs_no_live_flag(engine: Engine) -> None:
     broker = make_broker("paper", engine, load_settings(live_trading=False), _config())
     assert (broker.name, broker.live) == ("paper", False)
+
+
+def test_a_concurrent_run_that_records_the_order_first_wins(engine: Engine) -> None:
+    store_quote(engine, DAY1, 52.0, {put_occ(): (1.10, 1.30)})
+    paper = PaperBroker(engine, slippage=0.0)
+    other_run = PositionService(engine, paper, _config())
+
+    class _RacedByAnotherRun(_TimesOutAfterAccepting):
+        """Another process executes the same decision while this one is risk-checking."""
+
+        def balances(self, account: str) -> Balances:
+            if not self.submits:
+                self.submits = -1
+                other_run.execute([_put_decision()], equity=EQUITY)
+            return self.inner.balances(account)
+
+    raced = _RacedByAnotherRun(paper)
+    [outcome] = PositionService(engine, raced, _config()).execute([_put_decision()], equity=EQUITY)  # type: ignore[arg-type]
+    assert outcome.duplicate and outcome.status == "filled"
+    assert _Desk(engine).count("orders") == 1
+    assert paper.balances("paper").cash == pytest.approx(EQUITY + 120.0 - 0.65)

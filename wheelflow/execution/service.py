@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from models.tables import utcnow
 from wheelflow.execution import ledger
@@ -166,18 +167,7 @@ class PositionService:
         with self.engine.connect() as conn:
             existing = _order_row(conn, cid)
         if existing is not None and existing["status"] != "pending":
-            return OrderOutcome(
-                client_order_id=cid,
-                symbol=order.symbol,
-                side=order.side,
-                occ_symbol=order.occ_symbol or "",
-                status=str(existing["status"]),
-                reason=existing["reason"],
-                fill_price=existing["average_fill_price"],
-                quantity=int(existing["filled_quantity"] or 0),
-                duplicate=True,
-                fees=float(existing["fees"] or 0.0),
-            )
+            return _known(order, existing)
         if existing is not None:  # pending
             state = self.broker.status(cid)  # a previous run may have reached the broker
             if state is not None:
@@ -191,10 +181,16 @@ class PositionService:
                 flat = WheelState.LONG_STOCK if cycle.shares else WheelState.CASH
                 cycle = replace(cycle, state=flat, contracts=0, option_occ=None)
             reason = risk_check(leg, cycle, self.broker.balances(self.account), equity, self.config)
+            status, note = (
+                ("rejected", f"risk: {reason}") if reason else ("pending", decision.reason)
+            )
+            if not self._insert(order, decision, leg, status, note):
+                with self.engine.connect() as conn:  # a concurrent run recorded it first
+                    row = _order_row(conn, cid)
+                assert row is not None
+                return _known(order, row)
             if reason is not None:
-                self._insert(order, decision, leg, "rejected", f"risk: {reason}")
-                return self._outcome(order, "rejected", f"risk: {reason}")
-            self._insert(order, decision, leg, "pending", decision.reason)
+                return self._outcome(order, "rejected", note)
         state = self._submit(order)
         self._store(order, state)
         return self._outcome(order, state.status, state.message, state)
@@ -216,9 +212,24 @@ class PositionService:
 
     def _insert(
         self, order: OrderRequest, decision: Decision, leg: Leg, status: str, reason: str | None
-    ) -> None:
+    ) -> bool:
+        """Record the order before it is sent; False when its client order id already exists."""
         now = utcnow()
         payload = {"action": decision.action, "reason": decision.reason, "leg": asdict(leg)}
+        try:
+            self._insert_row(order, status, reason, payload, now)
+        except IntegrityError:
+            return False
+        return True
+
+    def _insert_row(
+        self,
+        order: OrderRequest,
+        status: str,
+        reason: str | None,
+        payload: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 text(
@@ -411,6 +422,22 @@ class PositionService:
             if t is not None:
                 transitions.append(t)
         return transitions
+
+
+def _known(order: OrderRequest, row: dict[str, Any]) -> OrderOutcome:
+    """The outcome of an order whose client order id was already recorded: nothing is sent."""
+    return OrderOutcome(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        occ_symbol=order.occ_symbol or "",
+        status=str(row["status"]),
+        reason=row["reason"],
+        fill_price=row["average_fill_price"],
+        quantity=int(row["filled_quantity"] or 0),
+        duplicate=True,
+        fees=float(row["fees"] or 0.0),
+    )
 
 
 def _order_row(conn: Connection, client_order_id: str) -> dict[str, Any] | None:
