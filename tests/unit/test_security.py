@@ -97,3 +97,24 @@ def test_secrets_equal_only_for_identical_secrets():
     assert security.secrets_equal("abc", "abc")
     assert not security.secrets_equal("abc", "abd")
     assert not security.secrets_equal("", "abc")
+
+
+def test_a_remembered_token_still_expires_on_time():
+    import time
+
+    token = security.issue_access_token(
+        7, "carol", "trader", secret=SECRET, lifetime=dt.timedelta(seconds=2)
+    )
+    assert security.decode_access_token(token, secret=SECRET).user_id == 7
+    time.sleep(2.1)
+    with pytest.raises(security.AuthenticationFailed, match="expired"):
+        security.decode_access_token(token, secret=SECRET)
+
+
+def test_a_remembered_token_is_not_valid_under_another_secret():
+    token = security.issue_access_token(
+        7, "carol", "trader", secret=SECRET, lifetime=dt.timedelta(minutes=5)
+    )
+    security.decode_access_token(token, secret=SECRET)
+    with pytest.raises(security.AuthenticationFailed, match="invalid"):
+        security.decode_access_token(token, secret=SECRET + "-rotated")
