@@ -55,8 +55,8 @@ def _quotes(**prices: float | tuple[float, float]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["symbol", "last", "prev_close"])
 
 
-def _marks(**mids: tuple[float, float]) -> pd.DataFrame:
-    rows = [{"occ_symbol": occ, "bid": b, "ask": a} for occ, (b, a) in mids.items()]
+def _marks(mids: dict[str | None, tuple[float, float]] | None = None) -> pd.DataFrame:
+    rows = [{"occ_symbol": occ, "bid": b, "ask": a} for occ, (b, a) in (mids or {}).items()]
     return pd.DataFrame(rows, columns=["occ_symbol", "bid", "ask"])
 
 
@@ -221,7 +221,7 @@ def test_calls_only_on_green_days_waits_on_a_red_day() -> None:
 
 def test_short_put_is_closed_at_the_profit_target() -> None:
     cycle = _short_put(premium=1.0, expiration=FAR)
-    [decision] = _decide(_rankings(), {"XYZ": cycle}, _marks(**{cycle.option_occ: (0.45, 0.50)}))
+    [decision] = _decide(_rankings(), {"XYZ": cycle}, _marks({cycle.option_occ: (0.45, 0.50)}))
     assert (decision.action, decision.leg.side, decision.leg.limit_price) == (
         "close",
         "buy_to_close",
@@ -231,13 +231,13 @@ def test_short_put_is_closed_at_the_profit_target() -> None:
 
 def test_short_put_below_the_profit_target_is_held() -> None:
     cycle = _short_put(premium=1.0, expiration=FAR)
-    assert _decide(_rankings(), {"XYZ": cycle}, _marks(**{cycle.option_occ: (0.60, 0.70)})) == []
+    assert _decide(_rankings(), {"XYZ": cycle}, _marks({cycle.option_occ: (0.60, 0.70)})) == []
 
 
 def test_otm_put_near_expiry_is_rolled_out_for_a_credit() -> None:
     cycle = _short_put(premium=1.0)  # 3 DTE, 40% captured: below the profit target
     ranked = _rankings(_row("XYZ", "P", 49.0, 0.9, 1.0))
-    [decision] = _decide(ranked, {"XYZ": cycle}, _marks(**{cycle.option_occ: (0.55, 0.65)}))
+    [decision] = _decide(ranked, {"XYZ": cycle}, _marks({cycle.option_occ: (0.55, 0.65)}))
     assert decision.action == "roll"
     assert decision.roll_to is not None and decision.roll_to.expiration == FAR
 
@@ -245,7 +245,7 @@ def test_otm_put_near_expiry_is_rolled_out_for_a_credit() -> None:
 def test_roll_for_credit_only_refuses_a_debit_roll() -> None:
     cycle = _short_put(premium=1.0)
     ranked = _rankings(_row("XYZ", "P", 45.0, 0.3, 0.35, delta=-0.15))
-    assert _decide(ranked, {"XYZ": cycle}, _marks(**{cycle.option_occ: (0.55, 0.65)})) == []
+    assert _decide(ranked, {"XYZ": cycle}, _marks({cycle.option_occ: (0.55, 0.65)})) == []
 
 
 def test_roll_needs_the_minimum_pnl() -> None:
@@ -253,7 +253,7 @@ def test_roll_needs_the_minimum_pnl() -> None:
     cycle = _short_put(premium=1.0)
     ranked = _rankings(_row("XYZ", "P", 49.0, 0.9, 1.0))
     assert (
-        _decide(ranked, {"XYZ": cycle}, _marks(**{cycle.option_occ: (0.55, 0.65)}), config=config)
+        _decide(ranked, {"XYZ": cycle}, _marks({cycle.option_occ: (0.55, 0.65)}), config=config)
         == []
     )
 
@@ -261,7 +261,7 @@ def test_roll_needs_the_minimum_pnl() -> None:
 def test_itm_call_near_expiry_is_left_to_be_called_away_by_default() -> None:
     cycle = _short_call(51.0)
     ranked = _rankings(_row("XYZ", "C", 55.0, 1.5, 1.6))
-    marks = _marks(**{cycle.option_occ: (1.9, 2.1)})
+    marks = _marks({cycle.option_occ: (1.9, 2.1)})
     assert _decide(ranked, {"XYZ": cycle}, marks, quotes=_quotes(XYZ=53.0)) == []
 
 
@@ -269,7 +269,7 @@ def test_itm_call_is_rolled_up_and_out_when_configured() -> None:
     config = _config(management={"roll_itm_calls": True, "roll_for_credit_only": False})
     cycle = _short_call(51.0)
     ranked = _rankings(_row("XYZ", "C", 55.0, 1.5, 1.6))
-    marks = _marks(**{cycle.option_occ: (1.9, 2.1)})
+    marks = _marks({cycle.option_occ: (1.9, 2.1)})
     [decision] = _decide(ranked, {"XYZ": cycle}, marks, quotes=_quotes(XYZ=53.0), config=config)
     assert decision.roll_to is not None and decision.roll_to.strike == 55.0
 
@@ -278,12 +278,12 @@ def test_a_call_is_never_rolled_below_the_cost_basis() -> None:
     config = _config(management={"roll_for_credit_only": False})
     cycle = _short_call(50.0, premium=0.5)  # OTM at 45; basis 48.50
     ranked = _rankings(_row("XYZ", "C", 47.0, 0.9, 1.0))
-    marks = _marks(**{cycle.option_occ: (0.28, 0.32)})
+    marks = _marks({cycle.option_occ: (0.28, 0.32)})
     assert cycle.state is WheelState.SHORT_CALL
     assert _decide(ranked, {"XYZ": cycle}, marks, quotes=_quotes(XYZ=45.0), config=config) == []
 
 
 def test_a_short_without_a_usable_quote_is_held_not_crashed_on() -> None:
     cycle = _short_put(premium=1.0, expiration=FAR)
-    marks = _marks(**{cycle.option_occ: (float("nan"), 0.5)})
+    marks = _marks({cycle.option_occ: (float("nan"), 0.5)})
     assert _decide(_rankings(), {"XYZ": cycle}, marks) == []

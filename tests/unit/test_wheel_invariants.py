@@ -25,7 +25,8 @@ fees = st.floats(min_value=0.0, max_value=5.0, allow_nan=False)
 @st.composite
 def wheel_paths(draw: st.DrawFn) -> list[WheelEvent]:
     """A legal path through the wheel: events allowed by the state each one meets."""
-    state, contracts, events = WheelState.CASH, 0, []
+    state, contracts = WheelState.CASH, 0
+    events: list[WheelEvent] = []
     for _ in range(draw(st.integers(min_value=1, max_value=12))):
         if state is WheelState.CASH:
             if events:
