@@ -169,3 +169,22 @@ def test_unknown_symbol_is_quarantined_and_the_rest_runs(engine: Engine) -> None
     assert summary["rankings"] > 0
     q = _frame(engine, "SELECT row_key, reasons FROM quarantined_rows WHERE stage='quotes'")
     assert list(q["row_key"]) == ["ZZZZ"] and "no quote" in q["reasons"].iloc[0]
+
+
+def test_run_publishes_top_opportunities_and_risk_artifacts(sqlite_engine: Engine) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    summary = wheel_pipeline(
+        provider=SyntheticMarket(as_of=DAY), database_url=_url(sqlite_engine), symbols=SYMBOLS
+    )
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["top-opportunities", "risk-summary"])
+            )
+        )
+    bodies = {a.key: str(a.data) for a in artifacts}
+    assert f"run {summary['run_id']}" in bodies["top-opportunities"]
+    assert "Cash-secured puts" in bodies["top-opportunities"]
+    assert "collateral_utilization" in bodies["risk-summary"]
