@@ -254,3 +254,47 @@ def test_concurrent_batches_each_count_only_their_own_retries() -> None:
     assert counts["calm"] == 0
     assert counts["flaky"] > 0
     assert c.retries == counts["flaky"]
+
+
+def test_a_real_slow_server_times_out_and_the_retry_succeeds() -> None:
+    import http.server
+    import json as jsonlib
+
+    hits: list[float] = []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(time.perf_counter())
+            if len(hits) == 1:
+                time.sleep(0.6)  # longer than the client's timeout
+            body = jsonlib.dumps({"ok": True}).encode()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        c = ProviderClient(
+            "local",
+            f"http://127.0.0.1:{server.server_port}",
+            timeout=0.2,
+            policy=RetryPolicy(retries=2, base_delay=0.0),
+            requests_per_second=1000.0,
+        )
+        assert c.get_json("/quote") == {"ok": True}
+        assert c.retries == 1
+        assert len(hits) == 2
+        c.close()
+    finally:
+        server.shutdown()
+        server.server_close()
