@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from wheelflow.pipeline import run_pipeline
+from wheelflow.pipeline import PipelineResult, run_pipeline
 from wheelflow.providers.synthetic import SyntheticMarket
 from wheelflow.providers.tradier import TradierMarketData
 from wheelflow.settings import Settings, load_settings
@@ -198,7 +198,7 @@ def tradier_behind(faults: Faults, market: SyntheticMarket) -> TradierMarketData
     )
 
 
-def run(engine: Engine, market: SyntheticMarket, faults: Faults):  # type: ignore[no-untyped-def]
+def run(engine: Engine, market: SyntheticMarket, faults: Faults) -> PipelineResult:
     config = parse_strategy_config(
         {"screening": {"min_underlying_price": 0.01, "max_underlying_price": 1e6}}
     )

@@ -20,14 +20,14 @@ from wheelflow.providers.alpaca import (
     parse_stock_snapshots,
 )
 from wheelflow.providers.base import CHAIN_COLUMNS, MarketDataProvider
-from wheelflow.settings import load_settings
+from wheelflow.settings import Settings, load_settings
 
 KEY_ID = "AKALPACAKEYID0001"
 SECRET = "alpaca-secret-VALUE-0001"
 NOW = dt.datetime(2026, 11, 25, 15, 0)
 
 
-def settings(**overrides: object):  # type: ignore[no-untyped-def]
+def settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "alpaca_key_id": KEY_ID,
         "alpaca_secret_key": SECRET,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +25,9 @@ from wheelflow.providers.http import (
 SECRET = "sk-live-VERY-SECRET-42"
 
 
-def client(handler, *, retries: int = 3, base_delay: float = 0.0, **kw) -> ProviderClient:  # type: ignore[no-untyped-def]
+def client(
+    handler: Callable[[httpx.Request], Any], *, retries: int = 3, base_delay: float = 0.0, **kw: Any
+) -> ProviderClient:
     return ProviderClient(
         kw.pop("provider", "testprov"),
         "https://api.example.test",
@@ -37,7 +41,7 @@ def client(handler, *, retries: int = 3, base_delay: float = 0.0, **kw) -> Provi
     )
 
 
-def flaky(*failures: httpx.Response | Exception):  # type: ignore[no-untyped-def]
+def flaky(*failures: httpx.Response | Exception) -> Any:
     """A handler that fails with ``failures`` in order, then answers ``{"ok": true}``."""
     queue = list(failures)
     calls: list[httpx.Request] = []
@@ -157,9 +161,12 @@ def test_redact_replaces_every_secret() -> None:
 def test_token_bucket_limits_the_rate_across_threads() -> None:
     bucket = TokenBucket(rate=100.0, capacity=1.0)
     started = time.perf_counter()
-    threads = [
-        threading.Thread(target=lambda: [bucket.acquire() for _ in range(6)]) for _ in range(4)
-    ]
+
+    def take_six() -> None:
+        for _ in range(6):
+            bucket.acquire()
+
+    threads = [threading.Thread(target=take_six) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -21,13 +21,13 @@ from wheelflow.providers.tradier import (
     parse_positions,
     parse_quotes,
 )
-from wheelflow.settings import load_settings
+from wheelflow.settings import Settings, load_settings
 
 TOKEN = "tradier-token-SECRET-0001"
 NOW = dt.datetime(2026, 11, 25, 15, 0)
 
 
-def settings(**overrides: object):  # type: ignore[no-untyped-def]
+def settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "tradier_token": TOKEN,
         "tradier_account_id": "VA000001",
