@@ -264,3 +264,15 @@ def test_rejected_token_stops_the_batch_instead_of_failing_each_symbol() -> None
     with pytest.raises(ProviderAuthError, match="check WHEELFLOW_TRADIER_TOKEN") as info:
         provider.option_chains(["AAPL", "SPY", "KO"])
     assert TOKEN not in str(info.value)
+
+
+def test_underlying_prices_of_a_batch_come_from_one_quotes_call() -> None:
+    api = market_api()
+    api.routes["/v1/markets/quotes"] = fixture_json("tradier_quotes.json")  # AAPL and SPY
+    provider = TradierMarketData.from_settings(settings(), api.transport, clock=lambda: NOW)
+    fetch = provider.option_chains(["AAPL", "SPY"])
+    quote_calls = [r for r in api.requests if r.url.path.endswith("/quotes")]
+    assert [r.url.params["symbols"] for r in quote_calls] == ["AAPL,SPY"]
+    # The fake answers every chain request with the same contracts; each symbol's copy carries
+    # that symbol's own quote.
+    assert set(fetch.chains["underlying_price"]) == {208.14, 598.4}

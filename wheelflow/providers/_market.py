@@ -45,9 +45,19 @@ class HttpMarketData:
         self.clock = clock  # naive UTC "now"; tests pin it
 
     # -- what adapters implement
+    def _underlying_prices(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """Raw last prices of many underlyings in few requests (adapters that can batch)."""
+        return {}
+
     async def _chain_records(
-        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+        self,
+        client: httpx.AsyncClient,
+        symbol: str,
+        expirations: Sequence[dt.date] | None,
+        prices: dict[str, Any],
     ) -> Records:
+        """One underlying's raw option records; ``prices`` holds prefetched underlying prices
+        (an adapter fetches the price itself when the symbol is missing there)."""
         raise NotImplementedError
 
     def _parse_chain(self, records: Records) -> pd.DataFrame:
@@ -85,8 +95,16 @@ class HttpMarketData:
     def _fetch_chains(
         self, symbols: Sequence[str], expirations: Sequence[dt.date] | None
     ) -> tuple[pd.DataFrame, dict[str, str]]:
+        try:
+            prices = self._underlying_prices(symbols)
+        except ProviderAuthError:
+            raise
+        except ProviderError as exc:  # each symbol then asks for its own quote
+            logger.warning("%s: batch quotes failed, quoting per symbol: %s", self.name, exc)
+            prices = {}
+
         async def fetch(client: httpx.AsyncClient, symbol: str) -> Records:
-            return await self._chain_records(client, symbol, expirations)
+            return await self._chain_records(client, symbol, expirations, prices)
 
         records: Records = []
         owners: list[str] = []

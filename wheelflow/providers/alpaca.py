@@ -83,6 +83,12 @@ def _keyed(mapping: Any) -> list[dict[str, Any]]:
     return [{**(v if isinstance(v, dict) else {}), "symbol": k} for k, v in mapping.items()]
 
 
+def _last_trade(snapshots: Any, symbol: str) -> Any:
+    """The raw last trade price of ``symbol`` in a stock snapshots answer (None if absent)."""
+    snapshot = (snapshots or {}).get(symbol) if isinstance(snapshots, dict) else None
+    return ((snapshot or {}).get("latestTrade") or {}).get("p")
+
+
 def parse_stock_snapshots(payload: Any) -> pd.DataFrame:
     """``GET /v2/stocks/snapshots`` (keyed by symbol) -> QUOTE_COLUMNS."""
     frame = normalize_records(_keyed(payload), _QUOTE_FIELDS, provider="alpaca")
@@ -221,9 +227,8 @@ class AlpacaMarketData(HttpMarketData):
 
     def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
         merged: dict[str, Any] = {}
-        for start in range(0, len(symbols), 100):  # keep URLs short: 100 symbols a request
-            chunk = ",".join(symbols[start : start + 100])
-            merged.update(self.client.get_json("/v2/stocks/snapshots", {"symbols": chunk}) or {})
+        for page in self._stock_snapshots(symbols):
+            merged.update(page)
         return parse_stock_snapshots(merged)
 
     async def _pages(
@@ -263,11 +268,34 @@ class AlpacaMarketData(HttpMarketData):
             raise result
         return sorted({d.date() for d in result["expiration"].dropna()})
 
+    def _underlying_prices(self, symbols: Sequence[str]) -> dict[str, Any]:
+        return {
+            symbol: _last_trade(snapshots, symbol)
+            for snapshots in self._stock_snapshots(symbols)
+            for symbol in snapshots
+        }
+
+    def _stock_snapshots(self, symbols: Sequence[str]) -> list[dict[str, Any]]:
+        """``/v2/stocks/snapshots`` answers, 100 symbols a request (keeps URLs short)."""
+        pages = []
+        for start in range(0, len(symbols), 100):
+            chunk = ",".join(symbols[start : start + 100])
+            page = self.client.get_json("/v2/stocks/snapshots", {"symbols": chunk})
+            pages.append(page if isinstance(page, dict) else {})
+        return pages
+
     async def _chain_records(
-        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+        self,
+        client: httpx.AsyncClient,
+        symbol: str,
+        expirations: Sequence[dt.date] | None,
+        prices: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        stock = await self.client.aget_json(client, "/v2/stocks/snapshots", {"symbols": symbol})
-        price = (((stock or {}).get(symbol) or {}).get("latestTrade") or {}).get("p")
+        if symbol in prices:
+            price = prices[symbol]
+        else:
+            stock = await self.client.aget_json(client, "/v2/stocks/snapshots", {"symbols": symbol})
+            price = _last_trade(stock, symbol)
         first, last = (min(expirations), max(expirations)) if expirations else self.window()
         params: dict[str, Any] = {
             "feed": self.options_feed,

@@ -154,7 +154,7 @@ class CboeDelayedQuotes(HttpMarketData):
 
     def expirations(self, symbol: str) -> list[dt.date]:
         async def fetch(client: httpx.AsyncClient, item: str) -> list[dict[str, Any]]:
-            return await self._chain_records(client, item, None)
+            return await self._chain_records(client, item, None, {})
 
         result = self.client.gather(fetch, [symbol])[0]
         if isinstance(result, ProviderError):
@@ -163,9 +163,13 @@ class CboeDelayedQuotes(HttpMarketData):
         return sorted({d.date() for d in chain["expiration"].dropna()})
 
     async def _chain_records(
-        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+        self,
+        client: httpx.AsyncClient,
+        symbol: str,
+        expirations: Sequence[dt.date] | None,
+        prices: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        # One file holds every expiration; the window is applied after parsing.
+        # One file holds the quote and every expiration; the window is applied after parsing.
         payload = await self.client.aget_json(client, f"/options/{cboe_symbol(symbol)}.json")
         return option_records(payload, symbol)
 

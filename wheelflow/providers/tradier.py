@@ -191,12 +191,28 @@ class TradierMarketData(HttpMarketData):
             )
         )
 
+    def _underlying_prices(self, symbols: Sequence[str]) -> dict[str, Any]:
+        prices: dict[str, Any] = {}
+        for chunk in _chunks(list(symbols), 100):
+            payload = self.client.get_json("/markets/quotes", {"symbols": ",".join(chunk)})
+            quotes = (payload or {}).get("quotes") or {}
+            for quote in as_list(quotes.get("quote") if isinstance(quotes, dict) else None):
+                if isinstance(quote, dict) and quote.get("symbol"):
+                    prices[str(quote["symbol"])] = quote.get("last")
+        return prices
+
     async def _chain_records(
-        self, client: httpx.AsyncClient, symbol: str, expirations: Sequence[dt.date] | None
+        self,
+        client: httpx.AsyncClient,
+        symbol: str,
+        expirations: Sequence[dt.date] | None,
+        prices: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        price = _last_price(
-            await self.client.aget_json(client, "/markets/quotes", {"symbols": symbol})
-        )
+        if symbol in prices:
+            price = prices[symbol]
+        else:
+            payload = await self.client.aget_json(client, "/markets/quotes", {"symbols": symbol})
+            price = _last_price(payload)
         if expirations is None:
             listed = parse_expirations(
                 await self.client.aget_json(
