@@ -206,23 +206,38 @@ def _fast_rankings(
         market.exercise_style,
     )
     greeks = greeks.assign(snapshot_at=snapshot_at, provider="synthetic")
-    csp = rank_candidates(
-        greeks[greeks["underlying"].isin(in_window)],
-        "csp",
-        screening,
-        snapshot_at,
-        risk_free_rate=settings.risk_free_rate,
-    )
-    basis = {s: float(c.cost_basis) for s, c in held.items() if c.cost_basis is not None}
-    cc = rank_candidates(
-        greeks,
-        "cc",
-        screening,
-        snapshot_at,
-        risk_free_rate=settings.risk_free_rate,
-        cost_basis=basis,
-    )
-    frames = [f for f in (csp, cc) if len(f)]
+    # Rank only what decisions can use: puts for idle symbols and for short puts due a roll,
+    # calls for idle stock and for short calls due a roll.
+    rolling = _due_for_roll(book, config, snapshot_at.date())
+    put_symbols = {s for s in in_window if s not in book} | {
+        s for s in rolling if book[s].state is WheelState.SHORT_PUT
+    }
+    basis = {
+        s: float(c.cost_basis)
+        for s, c in held.items()
+        if c.cost_basis is not None and (c.state is WheelState.LONG_STOCK or s in rolling)
+    }
+    frames = []
+    if put_symbols:
+        puts = greeks[greeks["underlying"].isin(put_symbols)]
+        frames.append(
+            rank_candidates(
+                puts, "csp", screening, snapshot_at, risk_free_rate=settings.risk_free_rate
+            )
+        )
+    if basis:
+        frames.append(
+            rank_candidates(
+                greeks,
+                "cc",
+                screening,
+                snapshot_at,
+                risk_free_rate=settings.risk_free_rate,
+                cost_basis=basis,
+            )
+        )
+    csp = pd.DataFrame(columns=["occ_symbol", "blocked"])
+    frames = [f for f in frames if len(f)]
     rankings = pd.concat(frames, ignore_index=True) if frames else csp
     rankings["blocked"] = rankings.get("blocked", False)
     rankings["blocked"] = rankings["blocked"].fillna(False).astype(bool)
@@ -242,6 +257,18 @@ def _fast_rankings(
         quotes,
         stored[stored["occ_symbol"].isin(open_occs)][["occ_symbol", "bid", "ask"]],
     )
+
+
+def _due_for_roll(book: dict[str, WheelCycle], config: StrategyConfig, as_of: dt.date) -> set[str]:
+    """Symbols whose short option is inside the roll window (they need roll candidates)."""
+    window = config.management.roll_when_dte_at_most
+    if window is None:
+        return set()
+    return {
+        s
+        for s, c in book.items()
+        if c.option_expiration is not None and (c.option_expiration - as_of).days <= window
+    }
 
 
 def _tradeable(
