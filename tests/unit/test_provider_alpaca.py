@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.provider_fakes import FakeAPI, fixture_json
-from wheelflow.errors import LiveTradingDisabled, ProviderAuthError
+from wheelflow.errors import LiveTradingDisabled, ProviderAuthError, ProviderError
 from wheelflow.execution.broker import Broker, OrderRequest
 from wheelflow.providers.alpaca import (
     AlpacaBroker,
@@ -228,3 +228,8 @@ def test_cancel_deletes_the_working_order_and_returns_its_new_state() -> None:
     state = AlpacaBroker(settings(), api.transport).cancel("csp:AAPL261219P00200000:20261125")
     assert state.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
     assert [r.method for r in api.requests] == ["GET", "DELETE", "GET"]
+
+
+def test_unreadable_position_is_a_provider_error_naming_the_record() -> None:
+    with pytest.raises(ProviderError, match="alpaca: unreadable position"):
+        parse_positions([{"symbol": "AAPL", "qty": "lots", "avg_entry_price": "1"}], "paper")

@@ -7,15 +7,58 @@ client order id up first (never sends an order twice), maps an unreachable broke
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from wheelflow.errors import ProviderError
 from wheelflow.execution.broker import (
+    CONTRACT_MULTIPLIER,
+    BrokerPosition,
     BrokerTimeout,
     OrderRequest,
     OrderState,
     check_order,
     require_live_trading,
 )
+from wheelflow.occ import OCC_PATTERN
 from wheelflow.providers.http import ProviderClient, ProviderHTTPError, ProviderUnreachable
+
+# (symbol, signed quantity, total cost in USD or None, average price per share or None)
+RawPosition = tuple[str, float, float | None, float | None]
+
+
+def positions_from(
+    records: list[Any], account: str, provider: str, read: Callable[[dict[str, Any]], RawPosition]
+) -> list[BrokerPosition]:
+    """Broker position records -> ``BrokerPosition``s; an OCC symbol is an option on its root.
+
+    ``read`` pulls the raw fields of one record. The average price per share comes from the
+    record or, failing that, from its total cost (/100 per contract for options). A record that
+    cannot be read raises ``ProviderError`` naming it (the run shows what the broker sent).
+    """
+    positions = []
+    for record in records:
+        try:
+            symbol, quantity, total_cost, average = read(record)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(
+                f"{provider}: unreadable position {record!r}: {exc!r}", provider=provider
+            ) from None
+        occ = OCC_PATTERN.match(symbol.strip())
+        multiplier = CONTRACT_MULTIPLIER if occ else 1
+        if average is None:
+            average = abs(total_cost or 0.0) / (abs(quantity) * multiplier) if quantity else 0.0
+        positions.append(
+            BrokerPosition(
+                account=account,
+                symbol=occ["root"] if occ else symbol,
+                asset_type="option" if occ else "stock",
+                quantity=int(quantity),
+                average_price=float(average),
+                occ_symbol=symbol.replace(" ", "") if occ else None,
+            )
+        )
+    return positions
 
 
 class HttpBroker:

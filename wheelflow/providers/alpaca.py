@@ -25,8 +25,7 @@ from wheelflow.execution.broker import (
     OrderState,
     OrderStatus,
 )
-from wheelflow.occ import parse_occ_symbols
-from wheelflow.providers._broker import HttpBroker
+from wheelflow.providers._broker import HttpBroker, positions_from
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
@@ -371,24 +370,12 @@ def parse_order(record: dict[str, Any]) -> OrderState:
 def parse_positions(payload: Any, account: str) -> list[BrokerPosition]:
     """``GET /v2/positions`` -> positions (``qty`` signed; ``avg_entry_price`` per share)."""
     records = payload if isinstance(payload, list) else []
-    if not records:
-        return []
-    frame = pd.DataFrame.from_records(records)
-    occ = parse_occ_symbols(frame["symbol"].astype(str))
-    positions = []
-    for i, row in frame.iterrows():
-        is_option = row.get("asset_class") == "us_option" and bool(occ.at[i, "valid"])
-        positions.append(
-            BrokerPosition(
-                account=account,
-                symbol=str(occ.at[i, "underlying"]) if is_option else str(row["symbol"]),
-                asset_type="option" if is_option else "stock",
-                quantity=int(float(row["qty"])),
-                average_price=float(row["avg_entry_price"]),
-                occ_symbol=str(row["symbol"]) if is_option else None,
-            )
-        )
-    return positions
+    return positions_from(
+        records,
+        account,
+        "alpaca",
+        lambda r: (str(r["symbol"]), float(r["qty"]), None, float(r["avg_entry_price"])),
+    )
 
 
 def parse_account(payload: Any, account: str) -> Balances:

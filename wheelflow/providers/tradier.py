@@ -25,8 +25,7 @@ from wheelflow.execution.broker import (
     OrderState,
     OrderStatus,
 )
-from wheelflow.occ import parse_occ_symbols
-from wheelflow.providers._broker import HttpBroker
+from wheelflow.providers._broker import HttpBroker, positions_from
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
@@ -293,27 +292,12 @@ def parse_positions(payload: Any, account: str) -> list[BrokerPosition]:
     """``GET /accounts/{id}/positions`` -> positions (``"null"`` -> []); cost_basis is total USD."""
     positions = (payload or {}).get("positions") or {}
     records = as_list(positions.get("position") if isinstance(positions, dict) else None)
-    if not records:
-        return []
-    frame = pd.DataFrame.from_records(records)
-    occ = parse_occ_symbols(frame["symbol"].astype(str))
-    out = []
-    for i, row in frame.iterrows():
-        quantity = int(float(row["quantity"]))
-        is_option = bool(occ.at[i, "valid"])
-        multiplier = 100 if is_option else 1
-        average = abs(float(row["cost_basis"])) / (abs(quantity) * multiplier) if quantity else 0.0
-        out.append(
-            BrokerPosition(
-                account=account,
-                symbol=str(occ.at[i, "underlying"]) if is_option else str(row["symbol"]),
-                asset_type="option" if is_option else "stock",
-                quantity=quantity,
-                average_price=average,
-                occ_symbol=str(row["symbol"]) if is_option else None,
-            )
-        )
-    return out
+    return positions_from(
+        records,
+        account,
+        "tradier",
+        lambda r: (str(r["symbol"]), float(r["quantity"]), float(r["cost_basis"]), None),
+    )
 
 
 def parse_balances(payload: Any, account: str) -> Balances:
