@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.provider_fakes import FakeAPI, fixture_json
-from wheelflow.errors import LiveTradingDisabled, ProviderAuthError
+from wheelflow.errors import LiveTradingDisabled, ProviderAuthError, ProviderError
 from wheelflow.execution.broker import Broker, BrokerTimeout, OrderRequest
 from wheelflow.providers.base import CHAIN_COLUMNS, QUOTE_COLUMNS, MarketDataProvider
 from wheelflow.providers.tradier import (
@@ -276,3 +276,10 @@ def test_underlying_prices_of_a_batch_come_from_one_quotes_call() -> None:
     # The fake answers every chain request with the same contracts; each symbol's copy carries
     # that symbol's own quote.
     assert set(fetch.chains["underlying_price"]) == {208.14, 598.4}
+
+
+def test_balances_of_the_wrong_shape_are_a_provider_error() -> None:
+    api = broker_api()
+    api.routes["/v1/accounts/VA000001/balances"] = {"balances": "null"}
+    with pytest.raises(ProviderError, match="tradier: unreadable balances"):
+        TradierBroker(settings(), api.transport).balances("paper")

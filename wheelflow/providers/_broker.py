@@ -8,7 +8,7 @@ client order id up first (never sends an order twice), maps an unreachable broke
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from wheelflow.errors import ProviderError
 from wheelflow.execution.broker import (
@@ -22,6 +22,17 @@ from wheelflow.execution.broker import (
 )
 from wheelflow.occ import OCC_PATTERN
 from wheelflow.providers.http import ProviderClient, ProviderHTTPError, ProviderUnreachable
+
+T = TypeVar("T")
+
+
+def read_payload(provider: str, what: str, parse: Callable[[], T]) -> T:
+    """Run ``parse``; a payload of the wrong shape becomes a ``ProviderError`` naming ``what``."""
+    try:
+        return parse()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProviderError(f"{provider}: unreadable {what}: {exc!r}", provider=provider) from None
+
 
 # (symbol, signed quantity, total cost in USD or None, average price per share or None)
 RawPosition = tuple[str, float, float | None, float | None]

@@ -25,7 +25,7 @@ from wheelflow.execution.broker import (
     OrderState,
     OrderStatus,
 )
-from wheelflow.providers._broker import HttpBroker, positions_from
+from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
@@ -415,7 +415,7 @@ class AlpacaBroker(HttpBroker):
             if exc.status_code == 404:
                 return None
             raise
-        return parse_order(payload)
+        return read_payload("alpaca", "order", lambda: parse_order(payload))
 
     def _send(self, order: OrderRequest) -> OrderState:
         body: dict[str, Any] = {
@@ -430,9 +430,8 @@ class AlpacaBroker(HttpBroker):
             body["position_intent"] = order.side
         if order.order_type == "limit" and order.limit_price is not None:
             body["limit_price"] = f"{order.limit_price:.2f}"
-        return parse_order(
-            self.client.request_json("POST", "/v2/orders", json=body, idempotent=False)
-        )
+        placed = self.client.request_json("POST", "/v2/orders", json=body, idempotent=False)
+        return read_payload("alpaca", "order", lambda: parse_order(placed))
 
     def _cancel(self, state: OrderState) -> None:
         self.client.request_json("DELETE", f"/v2/orders/{state.broker_order_id}")
@@ -441,4 +440,5 @@ class AlpacaBroker(HttpBroker):
         return parse_positions(self.client.get_json("/v2/positions"), account)
 
     def balances(self, account: str) -> Balances:
-        return parse_account(self.client.get_json("/v2/account"), account)
+        payload = self.client.get_json("/v2/account")
+        return read_payload("alpaca", "account", lambda: parse_account(payload, account))

@@ -25,7 +25,7 @@ from wheelflow.execution.broker import (
     OrderState,
     OrderStatus,
 )
-from wheelflow.providers._broker import HttpBroker, positions_from
+from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
 from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
@@ -376,4 +376,5 @@ class TradierBroker(HttpBroker):
         return parse_positions(self.client.get_json(self._path("/positions")), account)
 
     def balances(self, account: str) -> Balances:
-        return parse_balances(self.client.get_json(self._path("/balances")), account)
+        payload = self.client.get_json(self._path("/balances"))
+        return read_payload("tradier", "balances", lambda: parse_balances(payload, account))
