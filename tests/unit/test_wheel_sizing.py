@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from wheelflow.strategy.config import WheelConfig
@@ -11,6 +12,7 @@ from wheelflow.strategy.sizing import (
     contracts_for_allocation,
     covered_call_contracts,
     limit_price,
+    limit_prices,
     symbol_allocation,
 )
 
@@ -58,3 +60,15 @@ def test_bid_ask_mode_takes_the_touch() -> None:
 @pytest.mark.parametrize(("bid", "ask"), [(float("nan"), 1.0), (1.2, 1.1), (-0.1, 0.2)])
 def test_unusable_quotes_give_no_limit_price(bid: float, ask: float) -> None:
     assert math.isnan(limit_price(bid, ask, "sell", 0.25))
+
+
+@pytest.mark.parametrize("side", ["sell", "buy"])
+@pytest.mark.parametrize("mode", ["mid", "bid_ask"])
+def test_vectorized_limit_prices_match_the_scalar_rule(side: str, mode: str) -> None:
+    rng = np.random.default_rng(3)
+    bid = np.round(rng.uniform(0, 5, 500), 2)
+    ask = bid + np.round(rng.uniform(0, 0.5, 500), 2)
+    bid[:3] = [np.nan, 1.0, -0.1]
+    ask[:3] = [1.0, 0.5, 0.2]
+    expected = [limit_price(b, a, side, 0.3, mode) for b, a in zip(bid, ask, strict=True)]  # type: ignore[arg-type]
+    np.testing.assert_array_equal(limit_prices(bid, ask, side, 0.3, mode), expected)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from wheelflow.strategy.sizing import (
     contracts_for_allocation,
     covered_call_contracts,
     limit_price,
+    limit_prices,
     symbol_allocation,
 )
 from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelCycle, WheelState
@@ -281,10 +282,9 @@ def manage_short(
 
 
 def _limits(c: pd.DataFrame, side: Literal["sell", "buy"], wheel: WheelConfig) -> pd.Series:
-    values = [
-        limit_price(float(b), float(a), side, wheel.slippage, wheel.limit_price)
-        for b, a in zip(c["bid"], c["ask"], strict=True)
-    ]
+    bid = pd.to_numeric(c["bid"], errors="coerce").to_numpy(dtype=float)
+    ask = pd.to_numeric(c["ask"], errors="coerce").to_numpy(dtype=float)
+    values = limit_prices(bid, ask, side, wheel.slippage, wheel.limit_price)
     return pd.Series(values, index=c.index, dtype=float)
 
 

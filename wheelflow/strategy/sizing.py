@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
+
 from wheelflow.strategy.config import WheelConfig
 from wheelflow.strategy.wheel import SHARES_PER_CONTRACT
 
@@ -55,3 +57,25 @@ def limit_price(
     if side == "sell":
         return max(math.floor((mid - slippage * half) * 100 + 1e-6) / 100, 0.0)
     return math.ceil((mid + slippage * half) * 100 - 1e-6) / 100
+
+
+def limit_prices(
+    bid: np.ndarray,
+    ask: np.ndarray,
+    side: Literal["sell", "buy"],
+    slippage: float,
+    mode: Literal["mid", "bid_ask"] = "mid",
+) -> np.ndarray:
+    """``limit_price`` over arrays (same rounding, NaN for unusable quotes)."""
+    bid = np.asarray(bid, dtype=float)
+    ask = np.asarray(ask, dtype=float)
+    usable = np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid)
+    if mode == "bid_ask":
+        out = np.round(bid if side == "sell" else ask, 2)
+    else:
+        mid, half = (bid + ask) / 2.0, (ask - bid) / 2.0
+        if side == "sell":
+            out = np.maximum(np.floor((mid - slippage * half) * 100 + 1e-6) / 100, 0.0)
+        else:
+            out = np.ceil((mid + slippage * half) * 100 - 1e-6) / 100
+    return np.where(usable, out, np.nan)
