@@ -52,6 +52,8 @@ def _gx() -> Any:
     if _context is None:
         import great_expectations as gx
 
+        # GE announces its temporary docs directory at INFO on every context: not news.
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
         ctx = gx.get_context(mode="ephemeral")
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
