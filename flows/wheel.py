@@ -16,7 +16,8 @@ from prefect import flow, get_run_logger
 from tasks import wheel as t
 from wheelflow.execution.brokers import make_broker
 from wheelflow.execution.wheel_run import latest_snapshot
-from wheelflow.runtime import engine_for, strategy_config
+from wheelflow.providers.base import MarketDataProvider
+from wheelflow.runtime import engine_for, provider_from_settings, strategy_config
 from wheelflow.settings import get_settings
 
 
@@ -26,8 +27,13 @@ def execute_wheel(
     database_url: str | None = None,
     strategy_file: str | None = None,
     broker_name: str = "paper",
+    provider: MarketDataProvider | None = None,
 ) -> dict[str, Any]:
-    """Decide and execute the wheel for one snapshot; returns what was sent."""
+    """Decide and execute the wheel for one snapshot; returns what was sent.
+
+    Also flags short calls at risk of early assignment before an ex-dividend date, from the
+    provider's dividend feed (``provider`` or the one configured).
+    """
     logger = get_run_logger()
     settings = get_settings()
     engine = engine_for(database_url or settings.resolved_database_url)
@@ -39,6 +45,9 @@ def execute_wheel(
         return {"snapshot_at": None, "decisions": 0, "orders_sent": 0}
     decisions = t.plan_wheel(engine, broker, config, snapshot)
     summary = t.execute_decisions(engine, broker, config, decisions, snapshot)
+    early = t.flag_early_assignment(
+        engine, provider or provider_from_settings(settings), config.wheel.account, snapshot
+    )
     logger.info(
         "snapshot %s: %d decisions, %d orders sent (%d filled), %d rejected, %d already sent",
         snapshot,
@@ -55,6 +64,7 @@ def execute_wheel(
         "filled": summary.filled,
         "rejected": summary.rejected,
         "duplicates": summary.duplicates,
+        "early_assignment_alerts": len(early),
     }
 
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, text, update
 
-from models.tables import Alert, PipelineRun, utcnow
+from models.tables import PipelineRun, utcnow
 from wheelflow.alerts.rules import (
     fetch_failure_alerts,
     log_alerts,
@@ -30,6 +30,7 @@ from wheelflow.alerts.rules import (
     quality_alert,
     risk_alerts,
 )
+from wheelflow.alerts.store import store_new_alerts
 from wheelflow.db import execute, read_frame, transaction, upsert_frame
 from wheelflow.errors import DataQualityError
 from wheelflow.market_time import years_to_expiry
@@ -589,19 +590,7 @@ def raise_alerts(
         + risk_alerts(checks, ctx.snapshot_at)
         + fetch_failure_alerts(fetch_failures or {}, ctx.snapshot_at)
     )
-    if not candidates:
-        return []
-    frame = pd.DataFrame(candidates)
-    with transaction(ctx.engine) as conn:
-        keys = list(frame["dedup_key"])
-        existing = {
-            r[0] for r in conn.execute(select(Alert.dedup_key).where(Alert.dedup_key.in_(keys)))
-        }
-        new = frame[~frame["dedup_key"].isin(existing)]
-        upsert_frame(conn, "alerts", new, update=False, conflict_columns=["dedup_key"])
-    fresh = new.to_dict(orient="records")
-    log_alerts(fresh)
-    return fresh
+    return store_new_alerts(ctx.engine, candidates)
 
 
 # --------------------------------------------------------------------------- the whole run

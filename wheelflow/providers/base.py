@@ -33,6 +33,8 @@ QUOTE_COLUMNS: tuple[str, ...] = (
     "quote_time",
 )
 BAR_COLUMNS: tuple[str, ...] = ("symbol", "bar_date", "open", "high", "low", "close", "volume")
+# Announced cash dividends: ex-dividend date and amount per share (USD).
+DIVIDEND_COLUMNS: tuple[str, ...] = ("symbol", "ex_date", "amount")
 CHAIN_COLUMNS: tuple[str, ...] = (
     "occ_symbol",
     "underlying",
@@ -62,7 +64,7 @@ _FLOAT = (
     "close",
 )
 _INT = ("volume", "open_interest")
-_TIME = ("quote_time", "expiration", "bar_date")
+_TIME = ("quote_time", "expiration", "bar_date", "ex_date")
 
 
 def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -79,7 +81,7 @@ def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             s = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif col in _TIME:
             s = pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
-            if col in ("expiration", "bar_date"):
+            if col in ("expiration", "bar_date", "ex_date"):
                 s = s.dt.normalize()
         elif col == "parse_error":
             s = s.astype(object).where(s.notna(), None)
@@ -157,3 +159,15 @@ def fetch_chains_per_symbol(provider: MarketDataProvider, symbols: Sequence[str]
         else empty_frame(CHAIN_COLUMNS)
     )
     return ChainFetch(chains=chains, failures=failures)
+
+
+def upcoming_dividends(provider: object, symbols: Sequence[str]) -> pd.DataFrame:
+    """Announced dividends (DIVIDEND_COLUMNS) from a provider that has a dividend feed.
+
+    Dividends are an optional capability (``provider.dividends(symbols)``); a provider without
+    one yields an empty frame, and nothing downstream (early-assignment flags) fires for it.
+    """
+    feed = getattr(provider, "dividends", None)
+    if feed is None or not symbols:
+        return empty_frame(DIVIDEND_COLUMNS)
+    return conform(feed(list(symbols)), DIVIDEND_COLUMNS)

@@ -29,6 +29,7 @@ from wheelflow.pricing import price as bsm_price
 from wheelflow.providers.base import (
     BAR_COLUMNS,
     CHAIN_COLUMNS,
+    DIVIDEND_COLUMNS,
     QUOTE_COLUMNS,
     ChainFetch,
     conform,
@@ -73,6 +74,25 @@ DEFAULT_UNIVERSE: tuple[tuple[str, float, float, float], ...] = (
 )
 
 _RIGHTS = np.array(["C", "P"])
+
+# Annual dividend yields of the payers in the default universe; quarterly, ex-dates spread by
+# symbol. The chains are priced without them (q = 0): they feed early-assignment flags only.
+DIVIDEND_YIELDS: dict[str, float] = {
+    "F": 0.05,
+    "T": 0.06,
+    "INTC": 0.015,
+    "BAC": 0.025,
+    "PFE": 0.06,
+    "KMI": 0.06,
+    "VZ": 0.065,
+    "CSCO": 0.03,
+    "PBR": 0.10,
+    "VALE": 0.08,
+    "GOLD": 0.02,
+    "KO": 0.03,
+    "WFC": 0.025,
+    "XOM": 0.035,
+}
 
 
 def _symbol_seed(seed: int, symbol: str) -> list[int]:
@@ -265,6 +285,23 @@ class SyntheticMarket:
             }
         )
         return conform(frame, BAR_COLUMNS)
+
+    def dividends(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """The next quarterly ex-dividend date (within 120 days) and amount of each payer."""
+        known, idx = self._index(symbols)
+        rows = []
+        for sym, i in zip(known, idx, strict=True):
+            annual = DIVIDEND_YIELDS.get(sym)
+            if annual is None:
+                continue
+            offset = zlib.crc32(sym.encode()) % 91  # days after EPOCH of the first ex-date
+            days = (self.as_of - EPOCH).days - offset
+            next_ex = EPOCH + dt.timedelta(days=offset + 91 * (days // 91 + 1))
+            if days < 0:
+                next_ex = EPOCH + dt.timedelta(days=offset)
+            amount = round(float(self._closes[i, -1]) * annual / 4, 2)
+            rows.append({"symbol": sym, "ex_date": next_ex, "amount": amount})
+        return conform(pd.DataFrame(rows, columns=list(DIVIDEND_COLUMNS)), DIVIDEND_COLUMNS)
 
     def expirations(self, symbol: str) -> list[dt.date]:
         if symbol not in self.universe.symbols:
