@@ -28,10 +28,15 @@ def build_occ_symbols(
     underlying: pd.Series, expiration: pd.Series, right: pd.Series, strike: pd.Series
 ) -> pd.Series:
     """Vectorized ``occ_symbol`` over aligned Series (expiration as datetime64 or dates)."""
-    exp = pd.to_datetime(expiration).dt.strftime("%y%m%d")
+    days = pd.to_datetime(expiration)
+    # YYMMDD and the strike in thousandths as one integer each (no strftime: ~20x faster).
+    yymmdd = (days.dt.year % 100) * 10000 + days.dt.month * 100 + days.dt.day
+    exp = (
+        pd.Series(yymmdd.to_numpy(dtype=np.int64), index=expiration.index).astype(str).str.zfill(6)
+    )
     milli = np.rint(strike.to_numpy(dtype=float) * 1000).astype(np.int64)
     strike_txt = pd.Series(milli, index=strike.index).astype(str).str.zfill(8)
-    return underlying.astype(str) + exp + right.astype(str) + strike_txt
+    return underlying.astype(str) + exp.to_numpy() + right.astype(str) + strike_txt.to_numpy()
 
 
 def parse_occ_symbols(symbols: pd.Series) -> pd.DataFrame:

@@ -121,9 +121,17 @@ def _nyse() -> xcals.ExchangeCalendar:
     return xcals.get_calendar("XNYS", start=EPOCH.isoformat(), end="2030-12-31")
 
 
+@lru_cache(maxsize=1)
+def _all_sessions() -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(_nyse().sessions)
+
+
 def trading_sessions(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
     """NYSE sessions between start and end inclusive (holidays excluded)."""
-    return pd.DatetimeIndex(_nyse().sessions_in_range(start.isoformat(), end.isoformat()))
+    sessions = _all_sessions()
+    lo = sessions.searchsorted(pd.Timestamp(start), side="left")
+    hi = sessions.searchsorted(pd.Timestamp(end), side="right")
+    return sessions[lo:hi]
 
 
 def listed_expirations(
