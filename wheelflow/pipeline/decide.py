@@ -1,0 +1,115 @@
+"""Stages 4 to 6: rank CSP and CC -> rankings gate -> risk check -> alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from wheelflow.alerts.rules import (
+    fetch_failure_alerts,
+    opportunity_alerts,
+    risk_alerts,
+)
+from wheelflow.alerts.store import store_new_alerts
+from wheelflow.db import execute, transaction, upsert_frame
+from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
+from wheelflow.pipeline.ingest import open_positions
+from wheelflow.pipeline.run import RunContext
+from wheelflow.risk.checks import check_risk, portfolio_state
+from wheelflow.strategy.screening import rank_candidates
+
+
+def rank_opportunities(
+    ctx: RunContext,
+    chains: pd.DataFrame,
+    cc_cost_basis: dict[str, float],
+    csp_symbols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """CSP over the eligible underlyings, CC over the long-stock ones; rankings gate applied."""
+    from validations.suites import rankings_suite
+
+    puts_universe = (
+        chains if csp_symbols is None else chains[chains["underlying"].isin(list(csp_symbols))]
+    )
+    csp = rank_candidates(
+        puts_universe,
+        "csp",
+        ctx.config.screening,
+        ctx.snapshot_at,
+        risk_free_rate=ctx.settings.risk_free_rate,
+    )
+    cc = rank_candidates(
+        chains,
+        "cc",
+        ctx.config.screening,
+        ctx.snapshot_at,
+        risk_free_rate=ctx.settings.risk_free_rate,
+        cost_basis=cc_cost_basis,
+    )
+    ranked = (
+        pd.concat([f for f in (csp, cc) if len(f)], ignore_index=True)
+        if len(csp) or len(cc)
+        else csp
+    )
+    if ranked.empty:
+        return ranked
+    gate = run_stage_gate(
+        ctx,
+        "rankings",
+        ranked,
+        rankings_suite(),
+        ranked["strategy"] + ":" + ranked["occ_symbol"].astype(str),
+    )
+    if not gate.passed:
+        raise fail_stage(ctx, "rankings", "all", gate)
+    with transaction(ctx.engine) as conn:
+        record_gate(conn, ctx, "rankings", "all", gate)
+    good = gate.good
+    # Re-number ranks after any quarantine so they stay 1..N per strategy.
+    good["rank"] = good.groupby("strategy").cumcount() + 1
+    return good
+
+
+def apply_risk_checks(
+    ctx: RunContext, rankings: pd.DataFrame, quotes: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Risk-check the candidates; write ``risk_checks`` and the (blocked-flagged) ``rankings``
+    of this snapshot in one transaction, replacing any earlier result for the snapshot."""
+    positions = open_positions(ctx.engine)
+    prices = {} if quotes is None else dict(zip(quotes["symbol"], quotes["last"], strict=False))
+    state = portfolio_state(positions, ctx.settings.account_cash, prices)
+    ranked, checks = check_risk(rankings, state, ctx.config.risk)
+    with transaction(ctx.engine) as conn:
+        # The snapshot's rankings are replaced whole: a re-run can only shrink or reorder them.
+        execute(conn, "DELETE FROM rankings WHERE snapshot_at = :s", {"s": ctx.snapshot_at})
+        execute(conn, "DELETE FROM risk_checks WHERE snapshot_at = :s", {"s": ctx.snapshot_at})
+        if len(ranked):
+            upsert_frame(
+                conn, "rankings", ranked.assign(snapshot_at=ctx.snapshot_at, run_id=ctx.run_id)
+            )
+        upsert_frame(
+            conn, "risk_checks", checks.assign(snapshot_at=ctx.snapshot_at, run_id=ctx.run_id)
+        )
+    return ranked, checks
+
+
+def raise_alerts(
+    ctx: RunContext,
+    rankings: pd.DataFrame,
+    checks: pd.DataFrame,
+    fetch_failures: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Write new alerts (de-duplicated by key) and log them; returns the ones that were new."""
+    candidates = (
+        opportunity_alerts(
+            rankings,
+            ctx.snapshot_at,
+            ctx.config.alerts.top_opportunities,
+            ctx.config.alerts.min_score_for_alert,
+        )
+        + risk_alerts(checks, ctx.snapshot_at)
+        + fetch_failure_alerts(fetch_failures or {}, ctx.snapshot_at)
+    )
+    return store_new_alerts(ctx.engine, candidates)

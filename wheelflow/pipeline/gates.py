@@ -1,0 +1,99 @@
+"""Data-quality gates of the stages: run a suite, record its result and quarantine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from models.tables import utcnow
+from wheelflow.alerts.rules import (
+    log_alerts,
+    quality_alert,
+)
+from wheelflow.db import transaction, upsert_frame
+from wheelflow.errors import DataQualityError
+from wheelflow.pipeline.run import MAX_BAD_FRACTION, RunContext
+
+
+def record_gate(conn: Any, ctx: RunContext, stage: str, batch: str, gate: Any) -> None:
+    """Write a gate's quality result and its quarantined rows (inside the caller's transaction)."""
+    now = utcnow()
+    upsert_frame(
+        conn,
+        "quality_results",
+        pd.DataFrame(
+            [
+                {
+                    "snapshot_at": ctx.snapshot_at,
+                    "stage": stage,
+                    "batch": batch,
+                    "run_id": ctx.run_id,
+                    "suite": gate.suite,
+                    "success": gate.passed and gate.failed_rows == 0,
+                    "evaluated_rows": gate.evaluated_rows,
+                    "failed_rows": gate.failed_rows,
+                    "bad_fraction": round(gate.bad_fraction, 6),
+                    "expectations": gate.expectations
+                    + ([{"failure": gate.failure_reason}] if gate.failure_reason else []),
+                    "created_at": now,
+                }
+            ]
+        ),
+    )
+    if len(gate.quarantined):
+        q = gate.quarantined.copy()
+        q["row_key"] = q["row_key"].astype(str).str.slice(0, 128)
+        q["snapshot_at"] = ctx.snapshot_at
+        q["stage"] = stage
+        q["run_id"] = ctx.run_id
+        q["created_at"] = now
+        upsert_frame(conn, "quarantined_rows", q)
+
+
+def fail_stage(ctx: RunContext, stage: str, batch: str, gate: Any) -> DataQualityError:
+    """Record a failed gate (quality result + critical alert), nothing else; return the error."""
+    alert = quality_alert(stage, batch, ctx.snapshot_at, gate.failure_reason or "failed")
+    with transaction(ctx.engine) as conn:
+        record_gate(conn, ctx, stage, batch, gate)
+        upsert_frame(
+            conn, "alerts", pd.DataFrame([alert]), update=False, conflict_columns=["dedup_key"]
+        )
+    log_alerts([alert])
+    return DataQualityError(
+        f"data-quality gate '{stage}' refused batch {batch}: {gate.failure_reason}",
+        stage=stage,
+        bad_fraction=gate.bad_fraction,
+    )
+
+
+def run_stage_gate(
+    ctx: RunContext,
+    stage: str,
+    frame: pd.DataFrame,
+    suite: Any,
+    row_key: pd.Series,
+    extra_reasons: pd.Series | None = None,
+) -> Any:
+    from validations.gate import GateResult, run_gate
+
+    if not ctx.quality_gates:
+        # Trusted in-process data (the synthetic market in simulations): no GE run.
+        return GateResult(
+            stage,
+            suite.name,
+            frame.reset_index(drop=True),
+            pd.DataFrame(columns=["row_key", "reasons", "payload"]),
+            len(frame),
+            0,
+            len(frame) > 0,
+            failure_reason=None if len(frame) else "empty batch",
+        )
+    return run_gate(
+        stage,
+        frame,
+        suite,
+        row_key=row_key,
+        max_bad_fraction=MAX_BAD_FRACTION,
+        extra_reasons=extra_reasons,
+    )

@@ -1,0 +1,72 @@
+"""Inputs of stage re-runs, read back from the tables of a stored snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from wheelflow.db import read_frame
+from wheelflow.pipeline.ingest import open_positions
+from wheelflow.pipeline.run import IngestResult, RunContext
+
+
+def latest_snapshot(engine: Engine, table_name: str = "option_snapshots") -> dt.datetime | None:
+    """The newest snapshot stored in a table (stage flows default to it)."""
+    with engine.connect() as conn:
+        value = conn.execute(text(f"SELECT MAX(snapshot_at) FROM {table_name}")).scalar()
+    if value is None:
+        return None
+    return value if isinstance(value, dt.datetime) else pd.Timestamp(value).to_pydatetime()
+
+
+def stored_ingest(ctx: RunContext) -> IngestResult:
+    """The ingest outcome of a snapshot, rebuilt from ``underlying_quotes`` and ``positions``."""
+    with ctx.engine.connect() as conn:
+        quotes = read_frame(
+            conn, "SELECT * FROM underlying_quotes WHERE snapshot_at = :s", {"s": ctx.snapshot_at}
+        )
+    screening = ctx.config.screening
+    window = quotes[
+        quotes["last"].between(screening.min_underlying_price, screening.max_underlying_price)
+    ]
+    positions = open_positions(ctx.engine)
+    basis: dict[str, float] = {}
+    if len(positions):
+        stock = positions[(positions["asset_type"] == "stock") & (positions["quantity"] > 0)]
+        for sym, g in stock.groupby("symbol"):
+            if g["quantity"].sum() >= 100 and sym in set(quotes["symbol"]):
+                b = g["cost_basis"].fillna(g["average_price"]).max()
+                basis[str(sym)] = float(b)
+    return IngestResult(
+        quotes=quotes, csp_symbols=sorted(window["symbol"].astype(str)), cc_cost_basis=basis
+    )
+
+
+def stored_rankings(engine: Engine, snapshot_at: dt.datetime) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = read_frame(
+            conn,
+            "SELECT * FROM rankings WHERE snapshot_at = :s ORDER BY strategy, rank",
+            {"s": snapshot_at},
+        )
+    return frame.drop(columns=["snapshot_at", "run_id"], errors="ignore")
+
+
+def stored_risk_checks(engine: Engine, snapshot_at: dt.datetime) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return read_frame(
+            conn, "SELECT * FROM risk_checks WHERE snapshot_at = :s", {"s": snapshot_at}
+        )
+
+
+def load_option_snapshot(engine: Engine, snapshot_at: dt.datetime) -> pd.DataFrame:
+    """The stored chains of one snapshot (for stage flows run on their own)."""
+    with engine.connect() as conn:
+        frame = read_frame(
+            conn, "SELECT * FROM option_snapshots WHERE snapshot_at = :s", {"s": snapshot_at}
+        )
+    if len(frame):
+        frame["expiration"] = pd.to_datetime(frame["expiration"])
+    return frame
