@@ -15,13 +15,19 @@ from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
 from wheelflow.pipeline.run import RunContext
 from wheelflow.pricing import greeks as bsm_greeks
 from wheelflow.pricing import implied_volatility, iv_and_greeks, status_names
-from wheelflow.providers.base import CHAIN_COLUMNS, ChainFetch, MarketDataProvider, conform
+from wheelflow.providers.base import (
+    CHAIN_COLUMNS,
+    ChainFetch,
+    MarketDataProvider,
+    chunked,
+    conform,
+)
 from wheelflow.settings import Settings
 
 
 def batches(symbols: Sequence[str], size: int) -> list[list[str]]:
-    items = list(symbols)
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    """Underlyings in chain-fetch batches of ``size`` (one Prefect task each)."""
+    return chunked(symbols, size)
 
 
 def fetch_chain_batch(provider: MarketDataProvider, symbols: Sequence[str]) -> ChainFetch:

@@ -28,7 +28,7 @@ from wheelflow.execution.broker import (
 from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
-from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
+from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, chunked, conform
 from wheelflow.providers.http import (
     ProviderClient,
     ProviderHTTPError,
@@ -277,9 +277,8 @@ class AlpacaMarketData(HttpMarketData):
     def _stock_snapshots(self, symbols: Sequence[str]) -> list[dict[str, Any]]:
         """``/v2/stocks/snapshots`` answers, 100 symbols a request (keeps URLs short)."""
         pages = []
-        for start in range(0, len(symbols), 100):
-            chunk = ",".join(symbols[start : start + 100])
-            page = self.client.get_json("/v2/stocks/snapshots", {"symbols": chunk})
+        for chunk in chunked(symbols, 100):
+            page = self.client.get_json("/v2/stocks/snapshots", {"symbols": ",".join(chunk)})
             pages.append(page if isinstance(page, dict) else {})
         return pages
 

@@ -91,6 +91,12 @@ def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def chunked(items: Sequence[str], size: int) -> list[list[str]]:
+    """``items`` in consecutive lists of at most ``size`` (request batches, task batches)."""
+    listed = list(items)
+    return [listed[i : i + size] for i in range(0, len(listed), size)]
+
+
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return conform(pd.DataFrame(), columns)
 

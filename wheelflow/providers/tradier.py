@@ -28,7 +28,7 @@ from wheelflow.execution.broker import (
 from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
-from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, conform
+from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, chunked, conform
 from wheelflow.providers.http import (
     ProviderClient,
     client_from_settings,
@@ -175,7 +175,7 @@ class TradierMarketData(HttpMarketData):
     def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
         frames = [
             parse_quotes(self.client.get_json("/markets/quotes", {"symbols": ",".join(chunk)}))
-            for chunk in _chunks(list(symbols), 100)
+            for chunk in chunked(symbols, 100)
         ]
         return (
             conform(pd.concat(frames, ignore_index=True), QUOTE_COLUMNS)
@@ -192,7 +192,7 @@ class TradierMarketData(HttpMarketData):
 
     def _underlying_prices(self, symbols: Sequence[str]) -> dict[str, Any]:
         prices: dict[str, Any] = {}
-        for chunk in _chunks(list(symbols), 100):
+        for chunk in chunked(symbols, 100):
             payload = self.client.get_json("/markets/quotes", {"symbols": ",".join(chunk)})
             quotes = (payload or {}).get("quotes") or {}
             for quote in as_list(quotes.get("quote") if isinstance(quotes, dict) else None):
@@ -248,10 +248,6 @@ class TradierMarketData(HttpMarketData):
 
     def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
         return parse_history_records(records)
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # --------------------------------------------------------------------------- brokerage
