@@ -18,7 +18,6 @@ from litestar.exceptions import ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
 
@@ -32,6 +31,8 @@ from api.controllers.session import SessionController
 from api.controllers.system import SystemController
 from api.controllers.webhooks import WebhookController
 from api.errors import EXCEPTION_HANDLERS
+from api.live import channels_plugin, live_socket, watcher_lifespan
+from api.web import docs_render_plugins, web_routes
 from wheelflow import __version__
 from wheelflow.db import ensure_schema, make_engine
 from wheelflow.security import load_or_create_jwt_secret
@@ -137,7 +138,7 @@ def create_app(
         version=__version__,
         description="Rankings, chains, positions, risk and alerts of the wheelflow pipeline.",
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        render_plugins=docs_render_plugins(settings),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -157,7 +158,11 @@ def create_app(
             PortfolioController,
             OperationsController,
             WebhookController,
+            live_socket,
+            *web_routes(settings),
         ],
+        plugins=[channels_plugin(settings)],
+        lifespan=[watcher_lifespan(settings)],
         state=state,
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),

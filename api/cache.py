@@ -38,6 +38,11 @@ class StaleWhileRevalidate(Generic[T]):
             self._refreshing.add(key)  # this caller refreshes; the others keep the stale value
             return None
 
+    def clear(self) -> None:
+        """Drop every entry (a new pipeline run makes them all outdated)."""
+        with self._lock:
+            self._entries.clear()
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value, computing (and storing) it when missing or due for refresh."""
         value = self.peek(key)

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
     api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
+    # Dashboard: live events over Redis pub/sub when set (several API processes), else in memory
+    redis_url: str = ""
+    live_poll_seconds: float = Field(default=0.5, ge=0, le=60)  # run/alert watcher; 0 off
+    web_dist_dir: Path | None = None  # the built web app; default web/dist of the checkout
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
     # Provider credentials (never logged)
     tradier_token: SecretStr = SecretStr("")

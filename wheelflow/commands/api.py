@@ -37,12 +37,11 @@ def _serve(args: argparse.Namespace) -> int:
     from wheelflow.settings import get_settings
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.api_host,
-        port=args.port or settings.api_port,
-        log_level=args.log_level,
-    )
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)
+    print(f"wheelflow dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/schema")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level)
     return 0
 
 
