@@ -36,6 +36,13 @@ BUILD_COMMAND = "make run (with npm installed), or: cd web && npm ci && npm run 
 ONE_YEAR = 365 * 24 * 3600
 FAVICON = ""  # no third-party favicon link (Litestar's default points at a CDN)
 NO_CACHE = {"Cache-Control": "no-cache"}
+# Offline and private: no font CDN, no telemetry, no AI agent (it calls proxy.scalar.com).
+SCALAR_OPTIONS = {
+    "withDefaultFonts": False,
+    "hideClientButton": True,
+    "telemetry": False,
+    "agent": {"disabled": True},
+}
 
 
 def dist_dir(settings: Settings) -> Path:
@@ -101,7 +108,7 @@ class LocalScalar(ScalarRenderPlugin):
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self.assets is None:
             return _not_built_docs(self.dist)
-        config = html.escape(json.dumps({"withDefaultFonts": False, "hideClientButton": True}))
+        config = html.escape(json.dumps(SCALAR_OPTIONS))
         return _docs_page(
             openapi_schema["info"]["title"],
             self.css_url,

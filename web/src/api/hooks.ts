@@ -1,5 +1,5 @@
 // Server state: one TanStack Query hook per endpoint the screens read.
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../auth/client";
 import type { Alert, Chain, Json, Position, Ranking, RankingsPage, WatchlistEntry } from "./types";
 
@@ -13,8 +13,12 @@ export interface RankingSet {
 
 const PAGE = 1000;
 
-/** Every ranking of the latest run for a strategy (follows next_cursor; the cursor pins the run). */
-export async function fetchAllRankings(strategy: Strategy): Promise<RankingSet> {
+/** Every ranking of the latest run for a strategy (follows next_cursor; the cursor pins the run).
+ * `onPage` sees the rows so far after each page, so a long list shows before it is complete. */
+export async function fetchAllRankings(
+  strategy: Strategy,
+  onPage?: (partial: RankingSet) => void,
+): Promise<RankingSet> {
   const items: Ranking[] = [];
   let cursor: string | null = null;
   let first: RankingsPage | null = null;
@@ -25,12 +29,21 @@ export async function fetchAllRankings(strategy: Strategy): Promise<RankingSet> 
     first ??= page;
     items.push(...page.items);
     cursor = page.next_cursor ?? null;
+    if (cursor && onPage) {
+      onPage({ items: [...items], snapshot_at: first.snapshot_at ?? null, run_id: first.run_id ?? null });
+    }
   } while (cursor);
   return { items, snapshot_at: first?.snapshot_at ?? null, run_id: first?.run_id ?? null };
 }
 
-export const useRankings = (strategy: Strategy) =>
-  useQuery({ queryKey: ["rankings", strategy], queryFn: () => fetchAllRankings(strategy) });
+export function useRankings(strategy: Strategy) {
+  const client = useQueryClient();
+  const key = ["rankings", strategy];
+  return useQuery({
+    queryKey: key,
+    queryFn: () => fetchAllRankings(strategy, (partial) => client.setQueryData(key, partial)),
+  });
+}
 
 export const useChain = (symbol: string | undefined) =>
   useQuery({

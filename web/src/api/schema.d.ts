@@ -596,7 +596,7 @@ export interface components {
         };
         /** RefreshRequest */
         RefreshRequest: {
-            refresh_token: string;
+            refresh_token?: string | null;
         };
         /** TokenPair */
         TokenPair: {
@@ -884,7 +884,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -893,7 +893,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": null;
+                };
             };
             /** @description Bad request syntax or unsupported method */
             400: {
@@ -1000,7 +1002,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
