@@ -20,9 +20,10 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
-from api.auth import WheelflowAuthMiddleware
+from api.auth import PUBLIC, WheelflowAuthMiddleware
 from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
 from api.controllers.market import MarketController
@@ -85,6 +86,19 @@ async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
             "NUL characters are not allowed in the path or query",
             extra=[{"key": "path/query", "message": "contains a NUL character"}],
         )
+
+
+class MetricsController(PrometheusController):
+    """``GET /metrics``: the API's request counters and latencies (prometheus_client's registry),
+    public like /health so that Prometheus scrapes it without a token."""
+
+    path = "/metrics"
+    opt = PUBLIC
+    include_in_schema = False
+
+
+# Request count, duration and in-flight gauges per method, path template and status.
+PROMETHEUS = PrometheusConfig(app_name="wheelflow-api", prefix="wheelflow_api", group_path=True)
 
 
 def create_app(
@@ -157,6 +171,7 @@ def create_app(
             PortfolioController,
             OperationsController,
             WebhookController,
+            MetricsController,
         ],
         state=state,
         dependencies={
@@ -164,6 +179,7 @@ def create_app(
             "reader": Provide(provide_reader, sync_to_thread=False),
         },
         middleware=[
+            PROMETHEUS.middleware,
             _rate_limit("login", settings.login_rate_per_minute),
             _rate_limit("webhook", settings.webhook_rate_per_minute),
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
