@@ -56,7 +56,9 @@ def test_a_subscription_is_created_listed_replaced_and_deleted_with_urls_redacte
     assert created.status_code == 201, created.text
     body = created.json()
     assert SECRET not in created.text
-    assert body["channels"][0].startswith("json://bot:") and "127.0.0.1:9/hook" in body["channels"][0]
+    assert (
+        body["channels"][0].startswith("json://bot:") and "127.0.0.1:9/hook" in body["channels"][0]
+    )
     listed = client.get("/me/subscriptions", headers=viewer)
     assert [s["id"] for s in listed.json()] == [body["id"]] and SECRET not in listed.text
 
@@ -84,9 +86,7 @@ def test_one_users_subscription_is_invisible_to_another(client):
     sub_path = f"/me/subscriptions/{mine['id']}"
     assert client.delete(sub_path, headers=other).status_code == 404
     assert (
-        client.put(
-            sub_path, json=_subscription("json://127.0.0.1:9/x"), headers=other
-        ).status_code
+        client.put(sub_path, json=_subscription("json://127.0.0.1:9/x"), headers=other).status_code
         == 404
     )
 
@@ -117,7 +117,7 @@ def test_the_test_endpoint_sends_to_each_channel_and_reports_per_target(client):
         response = client.post("/me/subscriptions/test", json={}, headers=headers)
     assert response.status_code == 200, response.text
     [result] = response.json()
-    assert result["ok"] is True and result["target"].endswith("127.0.0.1:%d/hook" % hook.port)
+    assert result["ok"] is True and result["target"].endswith(f"127.0.0.1:{hook.port}/hook")
     assert hook.bodies()[0]["title"] == "wheelflow test message"
 
 
@@ -133,7 +133,7 @@ def _alertmanager_payload(status: str = "firing") -> dict[str, object]:
         "version": "4",
         "status": status,
         "receiver": "wheelflow",
-        "groupKey": "{}:{alertname=\"WheelflowPipelineStale\"}",
+        "groupKey": '{}:{alertname="WheelflowPipelineStale"}',
         "truncatedAlerts": 0,
         "groupLabels": {"alertname": "WheelflowPipelineStale"},
         "commonLabels": {"alertname": "WheelflowPipelineStale", "severity": "critical"},

@@ -159,7 +159,8 @@ def send(url: str, title: str, body: str, severity: str = "info") -> SendResult:
     """Send one message through Apprise; never raises, reports the error (redacted)."""
     apprise = _apprise()
     started = time.perf_counter()
-    notifier = apprise.Apprise()
+    # Sequential inside Apprise: the dispatcher already sends on its own thread pool.
+    notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     if not notifier.add(url):
         return SendResult(False, f"unusable channel URL {redact(url)}", 0.0)
     with apprise.LogCapture(level=logging.WARNING) as captured:

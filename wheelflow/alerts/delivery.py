@@ -201,3 +201,13 @@ def dispatch_due(
         outcomes = deliver_claimed(engine, claimed, settings)
         report.add(settle(engine, claimed, outcomes, settings, now=at, worker=worker))
     return report
+
+
+def deliver_in_process(engine: Engine, settings: Settings) -> DispatchReport | None:
+    """The embedded default's delivery right after a run: dispatch what is due now, here.
+
+    With RabbitMQ configured the ``wheelflow notify`` workers deliver instead (None).
+    """
+    if settings.amqp_url.get_secret_value():
+        return None
+    return dispatch_due(engine, settings)
