@@ -35,9 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_URL = os.environ.get(
-    "WHEELFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bench._db import drop_database, fresh_database  # noqa: E402
+
 AMQP_URL = os.environ.get("WHEELFLOW_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
@@ -84,28 +83,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 # --------------------------------------------------------------------------- the runs
-
-
-def fresh_database(kind: str, tmp: Path) -> tuple[str, object]:
-    from sqlalchemy import create_engine, text
-
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / f'{uuid.uuid4().hex[:8]}.sqlite'}", None
-    schema = f"wf_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", (admin, schema)
-
-
-def drop_database(handle: object) -> None:
-    from sqlalchemy import text
-
-    if handle is None:
-        return
-    admin, schema = handle  # type: ignore[misc]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 def produce(engine: object, n: int, tag: str, commits: dict[str, float]) -> None:
