@@ -40,7 +40,6 @@ REQUIRED_SERVICES = {
     "metrics",
     "prometheus",
     "alertmanager",
-    "alert-log",
     "gateway-init",
     "gateway",
     "loki",

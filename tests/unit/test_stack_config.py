@@ -9,7 +9,7 @@
   on /health and /ready, resource requests, secrets from Secret objects, no CronJob.
 - Grafana dashboards: every panel's PromQL parses (promtool) and names only exported metrics.
 - Alertmanager (amtool) and nginx (``nginx -t``) accept their configs, when installed.
-- The gateway's certificate/htpasswd preparation and the alert log receiver work.
+- The gateway's certificate/htpasswd preparation works.
 - The Python lock file pins every dependency of pyproject.toml and the Dockerfile installs it.
 """
 
@@ -23,9 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import tomllib
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +58,11 @@ def _module(path: Path) -> Any:
 def listening_ports(service: dict[str, Any]) -> set[int]:
     """Ports a compose service listens on, as its own config says: ``--port N`` in the command,
     the port of its healthcheck URL or TCP probe, the container side of published ports."""
-    text = json.dumps([service.get("command", []), service.get("healthcheck", {})])
+    text = json.dumps(
+        [service.get("command", []), service.get("healthcheck", {}), service.get("environment")]
+    )
     ports = {int(p) for p in re.findall(r"--port\D+(\d+)", text)}
+    ports |= {int(p) for p in re.findall(r"_PORT\W+(\d+)", text)}
     ports |= {int(p) for p in re.findall(r"127\.0\.0\.1[:/](\d+)", text)}
     for mapping in service.get("ports", []):
         ports.add(int(str(mapping).rsplit(":", 1)[-1]))
@@ -148,17 +149,27 @@ def test_prometheus_scrapes_only_compose_services_on_ports_they_listen_on(
             assert_service_address(services, target)
 
 
-def test_alertmanager_routes_every_alert_to_a_webhook_that_exists(
+def test_alertmanager_routes_every_alert_to_the_api_webhook_with_its_token(
     services: dict[str, Any],
 ) -> None:
+    from api.app import create_app
+
     config = _load(DEPLOY / "alertmanager" / "alertmanager.yml")
     receivers = {r["name"]: r for r in config["receivers"]}
     assert config["route"]["receiver"] in receivers
+    paths = {route.path for route in create_app().routes}
     for receiver in receivers.values():
         for hook in receiver["webhook_configs"]:
-            address = re.match(r"https?://([\w.-]+:\d+)/", hook["url"])
+            address = re.match(r"https?://([\w.-]+:\d+)(/\S*)", hook["url"])
             assert address, hook["url"]
             assert_service_address(services, address.group(1))
+            assert address.group(2) in paths
+            token_file = hook["http_config"]["authorization"]["credentials_file"]
+            secret = token_file.removeprefix("/run/secrets/")
+            assert secret in services["alertmanager"]["secrets"]
+    compose = _load(COMPOSE_FILE)
+    assert compose["secrets"][secret]["environment"] == "WHEELFLOW_ALERTMANAGER_TOKEN"
+    assert "WHEELFLOW_ALERTMANAGER_TOKEN" in services["api"]["environment"]
 
 
 def test_nginx_upstreams_are_the_api_and_the_prefect_server(services: dict[str, Any]) -> None:
@@ -289,7 +300,7 @@ def test_nginx_accepts_the_gateway_config(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-# --------------------------------------------------------------------------- gateway, alert log
+# --------------------------------------------------------------------------- gateway
 
 
 def test_gateway_init_writes_a_self_signed_certificate_and_a_checkable_htpasswd(
@@ -320,45 +331,6 @@ def test_gateway_init_refuses_to_run_without_a_prefect_ui_password(tmp_path: Pat
     gateway = _module(DEPLOY / "nginx/gateway_init.py")
     with pytest.raises(SystemExit, match="PREFECT_UI_PASSWORD"):
         gateway.prepare(tmp_path, {})
-
-
-def test_the_alert_log_receiver_logs_one_json_line_per_alert(tmp_path: Path) -> None:
-    import http.server
-
-    receiver = _module(DEPLOY / "alertmanager/log_receiver.py")
-    log = (tmp_path / "alerts.log").open("w")
-    receiver.Handler.log_file = log
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), receiver.Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    payload = {
-        "version": "4",
-        "receiver": "wheelflow-webhook",
-        "status": "firing",
-        "alerts": [
-            {
-                "status": "firing",
-                "labels": {"alertname": "WheelflowRiskBreach", "severity": "critical"},
-                "annotations": {"summary": "Risk check max_symbol_weight fails"},
-                "startsAt": "2026-12-01T15:00:00Z",
-            }
-        ],
-    }
-    try:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.server_port}/alertmanager",
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
-        log.close()
-    lines = [json.loads(line) for line in (tmp_path / "alerts.log").read_text().splitlines()]
-    assert [(x["alertname"], x["severity"], x["status"]) for x in lines] == [
-        ("WheelflowRiskBreach", "critical", "firing")
-    ]
 
 
 # --------------------------------------------------------------------------- lock file
