@@ -30,6 +30,7 @@ from wheelflow.providers.base import (
     BAR_COLUMNS,
     CHAIN_COLUMNS,
     DIVIDEND_COLUMNS,
+    EARNINGS_COLUMNS,
     QUOTE_COLUMNS,
     ChainFetch,
     conform,
@@ -310,6 +311,23 @@ class SyntheticMarket:
             amount = round(float(self._closes[i, -1]) * annual / 4, 2)
             rows.append({"symbol": sym, "ex_date": next_ex, "amount": amount})
         return conform(pd.DataFrame(rows, columns=list(DIVIDEND_COLUMNS)), DIVIDEND_COLUMNS)
+
+    def earnings(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Every symbol reports quarterly: the next two dates (91 days apart) from ``as_of``.
+
+        The first report falls a fixed number of days after EPOCH per symbol (its name's CRC),
+        so the dates depend on the symbol and the day only, not on what else is requested.
+        """
+        known, _ = self._index(symbols)
+        offset = np.array([(zlib.crc32(s.encode()) >> 8) % 91 for s in known], dtype=int)
+        elapsed = (self.as_of - EPOCH).days
+        quarters = np.maximum(np.ceil((elapsed - offset) / 91), 0).astype(int)
+        first = np.array([EPOCH], dtype="datetime64[D]") + (offset + 91 * quarters)
+        dates = np.concatenate([first, first + 91])
+        frame = pd.DataFrame(
+            {"symbol": np.tile(np.asarray(known, dtype=object), 2), "earnings_date": dates}
+        )
+        return conform(frame.sort_values(["symbol", "earnings_date"]), EARNINGS_COLUMNS)
 
     def expirations(self, symbol: str) -> list[dt.date]:
         if symbol not in self.universe.symbols:
