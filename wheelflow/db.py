@@ -40,7 +40,7 @@ from wheelflow.dbcheck import (
     CONNECT_TIMEOUT_SECONDS,
     DatabaseUnavailable,
     describe_failure,
-    sqlite_directory,
+    sqlite_file,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -50,7 +50,7 @@ _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the form SQLAlchemy's SQLite DateTi
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        sqlite_directory(url)
+        sqlite_file(url)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
@@ -41,24 +42,31 @@ def describe_failure(url: str, exc: BaseException) -> str:
     )
 
 
-def sqlite_directory(url: str) -> None:
-    """Create the directory of an SQLite file URL, or raise naming it."""
-    path = make_url(url).database or ""
-    if not path or path == ":memory:":
+def sqlite_file(url: str) -> None:
+    """Create the SQLite file of ``url`` readable by its owner only (password hashes, tokens):
+    0600 in a 0700 directory when we create them (SQLite gives its -wal/-shm files the same
+    mode). Raises :class:`DatabaseUnavailable` naming the path when it cannot."""
+    path = (make_url(url).database or "").split("?", 1)[0]
+    if not path or path == ":memory:" or "://" in path:
         return
-    parent = Path(path).parent
+    file = Path(path)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseUnavailable(
-            f"cannot create the SQLite directory {parent}: {exc.strerror}"
+            f"cannot create the SQLite directory {file.parent}: {exc.strerror}"
         ) from None
+    try:
+        with suppress(FileExistsError):
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise DatabaseUnavailable(describe_failure(url, exc)) from None
 
 
 def check(url: str) -> None:
     """Open one connection to ``url`` now, or raise :class:`DatabaseUnavailable`."""
     if make_url(url).get_backend_name() == "sqlite":
-        sqlite_directory(url)
+        sqlite_file(url)
         path = make_url(url).database or ":memory:"
         try:
             sqlite3.connect(path).close()
