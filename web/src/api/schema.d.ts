@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alerts/{alert_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deliveries */
+        get: operations["AlertsAlertIdDeliveriesDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api-keys": {
         parameters: {
             query?: never;
@@ -188,6 +205,59 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListMine */
+        get: operations["MeSubscriptionsListMine"];
+        put?: never;
+        /** Create */
+        post: operations["MeSubscriptionsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/subscriptions/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test */
+        post: operations["MeSubscriptionsTestTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace */
+        put: operations["MeSubscriptionsSubscriptionIdReplace"];
+        post?: never;
+        /** Remove */
+        delete: operations["MeSubscriptionsSubscriptionIdRemove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -399,6 +469,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/alertmanager": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Alertmanager */
+        post: operations["WebhooksAlertmanagerAlertmanager"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/tradingview": {
         parameters: {
             query?: never;
@@ -453,6 +540,42 @@ export interface components {
             snapshot_at?: string | null;
             symbol?: string | null;
             title: string;
+        };
+        /** AlertmanagerAlert */
+        AlertmanagerAlert: {
+            annotations?: {
+                [key: string]: string;
+            };
+            endsAt?: string | null;
+            fingerprint?: string | null;
+            generatorURL?: string | null;
+            labels?: {
+                [key: string]: string;
+            };
+            startsAt?: string | null;
+            status: string;
+        };
+        /** AlertmanagerPayload */
+        AlertmanagerPayload: {
+            alerts: components["schemas"]["AlertmanagerAlert"][];
+            commonLabels?: {
+                [key: string]: string;
+            };
+            /** @default  */
+            externalURL: string;
+            /** @default  */
+            groupKey: string;
+            /** @default  */
+            receiver: string;
+            /** @default firing */
+            status: string;
+            /** @default 4 */
+            version: string;
+        };
+        /** AlertmanagerReceipt */
+        AlertmanagerReceipt: {
+            created: number;
+            received: number;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -509,6 +632,20 @@ export interface components {
             underlying_price: number;
             vega?: number | null;
             volume?: number | null;
+        };
+        /** DeliveryOut */
+        DeliveryOut: {
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            delivered_at?: string | null;
+            digest: boolean;
+            id: number;
+            last_error?: string | null;
+            /** Format: date-time */
+            next_attempt_at: string;
+            status: string;
+            target: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -597,6 +734,52 @@ export interface components {
         /** RefreshRequest */
         RefreshRequest: {
             refresh_token?: string | null;
+        };
+        /** SubscriptionIn */
+        SubscriptionIn: {
+            channels: string[];
+            /** @default 0 */
+            digest_minutes: number;
+            /** @default true */
+            enabled: boolean;
+            kinds?: string[];
+            /**
+             * @default info
+             * @enum {string}
+             */
+            min_severity: "info" | "warning" | "critical";
+            name: string;
+            quiet_end?: string | null;
+            quiet_start?: string | null;
+            /** @default UTC */
+            timezone: string;
+        };
+        /** SubscriptionOut */
+        SubscriptionOut: {
+            channels: string[];
+            digest_minutes: number;
+            enabled: boolean;
+            id: number;
+            kinds: string[];
+            min_severity: string;
+            name: string;
+            quiet_end?: string | null;
+            quiet_start?: string | null;
+            timezone: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** TestSendRequest */
+        TestSendRequest: {
+            subscription_id?: number | null;
+        };
+        /** TestSendResult */
+        TestSendResult: {
+            error?: string | null;
+            latency_ms: number;
+            ok: boolean;
+            subscription_id: number;
+            target: string;
         };
         /** TokenPair */
         TokenPair: {
@@ -723,6 +906,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    AlertsAlertIdDeliveriesDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"][];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1089,6 +1309,180 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: string;
+                    };
+                };
+            };
+        };
+    };
+    MeSubscriptionsListMine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"][];
+                };
+            };
+        };
+    };
+    MeSubscriptionsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    MeSubscriptionsTestTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestSendRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestSendResult"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    MeSubscriptionsSubscriptionIdReplace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    MeSubscriptionsSubscriptionIdRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
                     };
                 };
             };
@@ -1556,11 +1950,50 @@ export interface operations {
             };
         };
     };
+    WebhooksAlertmanagerAlertmanager: {
+        parameters: {
+            query?: never;
+            header?: {
+                Authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertmanagerPayload"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertmanagerReceipt"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     WebhooksTradingviewTradingview: {
         parameters: {
-            query?: {
-                secret?: string | null;
-            };
+            query?: never;
             header?: {
                 "X-Wheelflow-Secret"?: string | null;
             };
