@@ -24,9 +24,12 @@ def _default_data_dir() -> Path:
 
 
 # The API's Content-Security-Policy (one place): same-origin scripts, styles, images and calls
-# serve the dashboard's React app at / and the pinned docs assets under /schema.
+# serve the dashboard's React app at / and the pinned docs assets under /schema. Scripts stay
+# strictly same-origin; styles also allow inline <style>, which MUI (emotion) and Scalar inject
+# at run time (without it the dashboard and the docs render unstyled; a style cannot run code).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
