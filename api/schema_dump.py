@@ -19,7 +19,9 @@ from wheelflow.settings import load_settings
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of ``create_app`` (a throwaway engine; nothing is connected)."""
-    settings = load_settings(jwt_secret="schema-dump-only-never-signs-anything-0123", live_poll_seconds=0)
+    settings = load_settings(
+        jwt_secret="schema-dump-only-never-signs-anything-0123", live_poll_seconds=0
+    )
     app = create_app(settings, engine=create_engine("sqlite://"))
     return app.openapi_schema.to_schema()
 

@@ -19,4 +19,3 @@ def test_vitest_component_tests_pass():
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-

@@ -30,7 +30,8 @@ describe("fetchAllRankings", () => {
     expect(all.items.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
     expect(all.run_id).toBe("r1");
     expect(partials.map((p) => p.items.length)).toEqual([2, 4]);
-    expect(urls[0]).toBe("/rankings?strategy=csp&limit=1000");
+    expect(urls[0]).toBe("/rankings?strategy=csp&limit=200"); // a small first page shows at once
+    expect(urls[1]).toBe("/rankings?strategy=csp&limit=1000&cursor=c1");
     expect(urls[2]).toContain("cursor=c2");
   });
 });

@@ -11,6 +11,7 @@ export interface RankingSet {
   run_id: string | null;
 }
 
+const FIRST_PAGE = 200; // small, so the first rows show at once; the rest in pages of 1000
 const PAGE = 1000;
 
 /** Every ranking of the latest run for a strategy (follows next_cursor; the cursor pins the run).
@@ -23,7 +24,7 @@ export async function fetchAllRankings(
   let cursor: string | null = null;
   let first: RankingsPage | null = null;
   do {
-    const query = new URLSearchParams({ strategy, limit: String(PAGE) });
+    const query = new URLSearchParams({ strategy, limit: String(first ? PAGE : FIRST_PAGE) });
     if (cursor) query.set("cursor", cursor);
     const page: RankingsPage = await api<RankingsPage>(`/rankings?${query}`);
     first ??= page;

@@ -73,6 +73,13 @@ describe("auth client", () => {
     expect(useAuth.getState().session?.accessToken).toBe("access-2");
   });
 
+  it("reads the username for display from the token, without another request", async () => {
+    const claims = btoa(JSON.stringify({ sub: "7", username: "carol", role: "admin" })).replace(/=+$/, "");
+    serve((url) => (url === "/auth/refresh" ? json({ ...pair(4, "admin"), access_token: `h.${claims}.s` }) : json({}, 500)));
+    expect(await refresh()).toMatchObject({ username: "carol", role: "admin" });
+    expect(calls.map((c) => c.url)).toEqual(["/auth/refresh"]);
+  });
+
   it("restores a session after a reload from the refresh cookie alone", async () => {
     serve((url) => {
       if (url === "/auth/refresh") return json(pair(3, "viewer"));

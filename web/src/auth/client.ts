@@ -31,14 +31,27 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message, body);
 }
 
+/** The ``username`` claim of a JWT, read for display only (the server verifies the token). */
+export function tokenUsername(token: string): string | null {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "="))) as {
+      username?: unknown;
+    };
+    return typeof claims.username === "string" ? claims.username : null;
+  } catch {
+    return null;
+  }
+}
+
 async function sessionFrom(pair: TokenPair, username?: string): Promise<Session> {
   const session: Session = {
     accessToken: pair.access_token,
     role: pair.role as Role,
-    username: username ?? "",
+    username: username ?? tokenUsername(pair.access_token) ?? "",
     expiresAt: Date.now() + pair.expires_in * 1000,
   };
-  if (!username) {
+  if (!session.username) {
     const me = await fetch("/auth/me", {
       headers: { Authorization: `Bearer ${pair.access_token}` },
     });
