@@ -33,7 +33,7 @@ from litestar import Litestar, WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.di import NamedDependency
+from litestar.config.app import AppConfig
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy import Engine
 
@@ -146,7 +146,7 @@ def watcher_lifespan(settings: Settings) -> Callable[[Litestar], Any]:
         if interval <= 0:
             yield
             return
-        channels = app.plugins.get(ChannelsPlugin)
+        channels = app.plugins.get(LiveChannels)
         watcher = Watcher(
             app.state.engine.execution_options(isolation_level="AUTOCOMMIT"),
             make_publisher(settings, channels),
@@ -181,10 +181,9 @@ async def _authenticate(socket: WebSocket[Any, Any, Any]) -> security.Principal 
 
 
 @websocket("/live", opt=PUBLIC)
-async def live_socket(
-    socket: WebSocket[Any, Any, Any], channels: NamedDependency[ChannelsPlugin]
-) -> None:
+async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Live events (runs, alerts) for any signed-in user; see the module docstring."""
+    channels = socket.app.plugins.get(LiveChannels)
     await socket.accept()
     try:
         principal = await _authenticate(socket)
@@ -208,5 +207,16 @@ async def live_socket(
         return
 
 
+class LiveChannels(ChannelsPlugin):
+    """The channels plugin without its app-wide ``channels`` dependency: that name would shadow
+    any request-body field called ``channels`` (alert subscriptions have one) in every handler's
+    validation. The socket handler takes the plugin from the app instead."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config = super().on_app_init(app_config)
+        app_config.dependencies.pop("channels", None)
+        return app_config
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
-    return ChannelsPlugin(backend=channels_backend(settings), channels=[CHANNEL])
+    return LiveChannels(backend=channels_backend(settings), channels=[CHANNEL])

@@ -313,6 +313,17 @@ def test_a_traders_morning_in_the_browser(server, deployment, chromium, capsys):
         expect(page.get_by_role("table", name="users")).to_contain_text("vera")
         _shot(page, "admin")
 
+        # The dark theme, remembered across a reload (no secret in web storage, just the theme)
+        page.get_by_role("button", name="toggle dark theme").click()
+        page.get_by_role("link", name="Positions & cycles").click()
+        dark = "() => getComputedStyle(document.body).backgroundColor"
+        assert page.evaluate(dark) == "rgb(18, 18, 18)"
+        page.reload()
+        expect(page.get_by_test_id("position-row").first).to_be_visible()
+        assert page.evaluate(dark) == "rgb(18, 18, 18)"
+        _shot(page, "positions-dark")
+        page.get_by_role("button", name="toggle dark theme").click()
+
         # A pipeline run in another process arrives live
         page.get_by_role("link", name="Opportunities").click()
         expect(page.get_by_test_id("live-status")).to_have_text("live")
