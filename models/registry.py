@@ -8,3 +8,4 @@ from __future__ import annotations
 import models.tables  # noqa: F401
 import models.lifecycle  # noqa: F401
 import models.auth  # noqa: F401
+import models.risk  # noqa: F401
