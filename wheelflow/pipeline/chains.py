@@ -95,10 +95,7 @@ def compute_greeks(
     for col in ("delta", "gamma", "theta", "vega", "rho"):
         out[col] = np.asarray(result[col], dtype=float)
     out["iv"] = np.asarray(result["iv"], dtype=float)
-    status = np.asarray(result["status"])
-    if np.issubdtype(status.dtype, np.integer):  # int8 codes from the one-pass solver
-        status = status_names(status)
-    out["iv_status"] = status.astype(str)
+    out["iv_status"] = status_names(result["status"]).astype(str)
     return out
 
 

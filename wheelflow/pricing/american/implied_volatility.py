@@ -6,9 +6,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
-from wheelflow.pricing.american import american_price
-from wheelflow.pricing.black_scholes import greeks
+from wheelflow.pricing.american.bjerksund_stensland import american_price
+from wheelflow.pricing.black_scholes_merton.implied_volatility import (
+    implied_volatility as european_iv,
+)
+from wheelflow.pricing.black_scholes_merton.pricing import greeks
+from wheelflow.pricing.status import IVStatus
 
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, NO_CONVERGENCE = (
+    IVStatus.OK,
+    IVStatus.BELOW_INTRINSIC,
+    IVStatus.ABOVE_UPPER_BOUND,
+    IVStatus.NO_CONVERGENCE,
+)
 _SIGMA_FLOOR = 1e-4  # lowest volatility searched for American quotes
 _SIGMA_CAP = 20.0
 
@@ -26,7 +36,7 @@ def american_implied_volatility(
 ) -> tuple[FloatArray, NDArray[np.int8]]:
     """Volatility whose Bjerksund-Stensland (2002) price equals ``price``; ``(sigma, codes)``.
 
-    Codes as :class:`wheelflow.pricing.implied_vol.IVStatus`. Contracts where early exercise
+    Codes as :class:`wheelflow.pricing.status.IVStatus`. Contracts where early exercise
     never pays (calls with q <= 0, puts with r <= 0) get the European IV. The others are solved
     by a vectorized Illinois (modified regula falsi) iteration on the bracket
     [1e-4, European IV], since the American price is at least the European one at any sigma;
@@ -34,18 +44,11 @@ def american_implied_volatility(
     to the exercise value (within rounding) gives sigma 0; a price below it, or below the
     American value at sigma = 1e-4, is "below_intrinsic".
     """
-    from wheelflow.pricing.implied_vol import (
-        ABOVE_UPPER_BOUND,
-        BELOW_INTRINSIC,
-        OK,
-        _solve,
-    )
-
     arrays = np.broadcast_arrays(*(as_float(a) for a in (price, spot, strike, t, r, q)))
     shape = arrays[0].shape
     p, s, k, tt, rr, qq = (a.reshape(-1) for a in arrays)
     call = np.broadcast_to(as_call_flags(is_call), shape).reshape(-1)
-    sigma, codes, _ = _solve(p, s, k, tt, rr, qq, call, with_greeks=False)
+    sigma, codes = european_iv(p, s, k, tt, rr, qq, call)
     with np.errstate(all="ignore"):
         sign = np.where(call, 1.0, -1.0)
         exercise_now = np.maximum(sign * (s - k), 0.0)
@@ -93,7 +96,6 @@ def _illinois(
     max_iterations: int,
 ) -> tuple[FloatArray, NDArray[np.int8]]:
     """Bracketed root of american_price(sigma) - p, vectorized; returns (sigma, codes)."""
-    from wheelflow.pricing.implied_vol import ABOVE_UPPER_BOUND, BELOW_INTRINSIC, NO_CONVERGENCE
 
     def f(idx: NDArray[np.intp], vol: FloatArray) -> FloatArray:
         return american_price(s[idx], k[idx], t[idx], r[idx], q[idx], vol, call[idx]) - p[idx]
@@ -158,3 +160,21 @@ def _illinois(
         active = active[~done]
     codes[active] = NO_CONVERGENCE
     return root, codes
+
+
+def iv_and_greeks(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+) -> dict[str, FloatArray | NDArray[np.int8]]:
+    """American IV, its status codes and the greeks at it (keys as the European version)."""
+    from wheelflow.pricing.american.bjerksund_stensland import american_greeks
+
+    sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
+    out: dict[str, FloatArray | NDArray[np.int8]] = {"iv": sigma, "status": codes}
+    out.update(american_greeks(spot, strike, t, r, q, sigma, is_call))
+    return out
