@@ -63,7 +63,7 @@ def book_frame(
     qty = p["quantity"].astype(float).to_numpy()
     expiry = pd.to_datetime(p["expiration"], errors="coerce")
     close = pd.Timestamp(as_of.date()) + pd.Timedelta(hours=21)
-    years = ((expiry + pd.Timedelta(hours=21) - close).dt.total_seconds() / (365.0 * 86400.0))
+    years = (expiry + pd.Timedelta(hours=21) - close).dt.total_seconds() / (365.0 * 86400.0)
     last = p["symbol"].map(spot).astype(float)
     last = last.fillna(p["average_price"].astype(float))
     fallback = (
@@ -114,7 +114,9 @@ def account_figures(
     per = pd.DataFrame(
         {
             "account": p["account"],
-            "put_collateral": np.where(short_put, -p["qty"] * p["strike_"] * CONTRACT_MULTIPLIER, 0.0),
+            "put_collateral": np.where(
+                short_put, -p["qty"] * p["strike_"] * CONTRACT_MULTIPLIER, 0.0
+            ),
             "short_puts": np.where(short_put, -p["qty"], 0.0),
             "short_calls": np.where(short_call, -p["qty"], 0.0),
             "stock_at_cost": np.where(stock, p["qty"] * p["average_price"].astype(float), 0.0),
@@ -126,7 +128,9 @@ def account_figures(
     has_ledger = pd.Series([a in ledger_cash for a in accounts], index=accounts)
     cash = pd.Series(
         [
-            ledger_cash[a] if a in ledger_cash else screening_cash - float(sums.at[a, "stock_at_cost"])
+            ledger_cash[a]
+            if a in ledger_cash
+            else screening_cash - float(sums.at[a, "stock_at_cost"])
             for a in accounts
         ],
         index=accounts,

@@ -17,7 +17,7 @@ from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
 from sklearn.covariance import ledoit_wolf
 
-from wheelflow.pricing._inputs import FloatArray
+from wheelflow.risk.revalue import FloatArray
 
 DEFAULT_BENCHMARK = "SPY"
 

@@ -18,7 +18,14 @@ import pandas as pd
 
 from wheelflow.risk.market import MarketContext
 from wheelflow.risk.report import AccountRisk
-from wheelflow.risk.revalue import DAY, Book, dollar_greeks, notional_exposure, position_pnl, revalue
+from wheelflow.risk.revalue import (
+    DAY,
+    Book,
+    dollar_greeks,
+    notional_exposure,
+    position_pnl,
+    revalue,
+)
 from wheelflow.risk.scenarios import scenario_moves
 from wheelflow.risk.var import monte_carlo_moves, select_moves
 from wheelflow.strategy.config import RiskConfig
@@ -114,7 +121,7 @@ def portfolio_checks(risk: AccountRisk, config: RiskConfig) -> list[dict[str, An
 def candidate_book(candidates: pd.DataFrame, rate: float) -> Book:
     """One short contract per candidate (``strategy``, ``underlying``, ``strike``, ``right``,
     ``days_to_expiry``, ``iv``, ``underlying_price``; optional ``quantity`` in contracts)."""
-    qty = candidates["quantity"] if "quantity" in candidates else 1
+    qty = candidates.get("quantity", 1)
     return Book.from_frame(
         pd.DataFrame(
             {
@@ -176,7 +183,9 @@ def candidate_breaches(
     var99 = np.full(n, np.nan)
     if len(market.cov_symbols):
         drawn = monte_carlo_moves(market.cov, CANDIDATE_VAR_SCENARIOS, 1.0, seed)
-        own = revalue(risk.book, select_moves(drawn, market.cov_symbols, risk.book.symbols), horizon_years=DAY)
+        own = revalue(
+            risk.book, select_moves(drawn, market.cov_symbols, risk.book.symbols), horizon_years=DAY
+        )
         theirs = position_pnl(
             cand, select_moves(drawn, market.cov_symbols, cand.symbols), horizon_years=DAY
         )
@@ -192,9 +201,7 @@ def candidate_breaches(
         },
         index=candidates.index,
     )
-    breach = pd.DataFrame(
-        {c: out[c] > limit + 1e-12 for c, limit in limit_values(config).items()}
-    )
+    breach = pd.DataFrame({c: out[c] > limit + 1e-12 for c, limit in limit_values(config).items()})
     reason = pd.Series("", index=out.index)
     for column, limit in limit_values(config).items():
         hit = breach[column]

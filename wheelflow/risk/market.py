@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wheelflow.pricing._inputs import FloatArray
 from wheelflow.risk.correlation import (
     DEFAULT_BENCHMARK,
     betas,
@@ -19,6 +18,7 @@ from wheelflow.risk.correlation import (
     market_returns,
     shrunk_covariance,
 )
+from wheelflow.risk.revalue import FloatArray
 from wheelflow.risk.sectors import sectors_for
 
 

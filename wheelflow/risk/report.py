@@ -77,8 +77,10 @@ def account_risk(
     config: RiskConfig,
     *,
     seed: int = 0,
+    with_var: bool = True,
 ) -> AccountRisk:
-    """Assemble the report of one account."""
+    """Assemble the report of one account (``with_var=False``: no VaR table, for the per-order
+    guard, which prices its own candidate VaR)."""
     equity = float(figures["equity"])
     symbols = [str(s) for s in book.symbols]
     beta = market.beta_of(symbols)
@@ -111,13 +113,17 @@ def account_risk(
     scenarios = pd.concat(
         [stress, pd.DataFrame([assignment_row(assignment, equity)])], ignore_index=True
     )
-    var = var_table(
-        book,
-        market.returns,
-        market.cov,
-        market.cov_symbols,
-        scenarios=config.monte_carlo_scenarios,
-        seed=seed,
+    var = (
+        var_table(
+            book,
+            market.returns,
+            market.cov,
+            market.cov_symbols,
+            scenarios=config.monte_carlo_scenarios,
+            seed=seed,
+        )
+        if with_var
+        else pd.DataFrame(columns=["method", "horizon", "horizon_days", "level", "var", "es"])
     )
     return AccountRisk(
         account=account,

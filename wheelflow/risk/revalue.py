@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from wheelflow.pricing import greeks, price
-from wheelflow.pricing._inputs import FloatArray
 
+FloatArray = NDArray[np.float64]
 CONTRACT_MULTIPLIER = 100.0
 DAY = 1.0 / 365.0
 
@@ -87,15 +88,18 @@ def position_values(
     """
     moves = np.atleast_2d(np.asarray(spot_move, dtype=np.float64))
     spot = book.spot[book.underlying] * (1.0 + moves[:, book.underlying])
-    values = spot * book.units
     opt = book.is_option
+    shift = np.asarray(iv_shift, dtype=np.float64).reshape(-1, 1)
+    t = np.maximum(book.years - horizon_years, 0.0)
+    if opt.all():
+        sigma = book.iv * (1.0 + shift) if shift.any() else book.iv
+        return book.units * price(spot, book.strike, t, book.rate, 0.0, sigma, book.is_call)
+    values = spot * book.units
     if opt.any():
-        shift = np.asarray(iv_shift, dtype=np.float64).reshape(-1, 1)
-        t = np.maximum(book.years[opt] - horizon_years, 0.0)
         values[:, opt] = book.units[opt] * price(
             spot[:, opt],
             book.strike[opt],
-            t,
+            t[opt],
             book.rate,
             0.0,
             book.iv[opt] * (1.0 + shift),
@@ -131,20 +135,43 @@ def revalue(
 ) -> FloatArray:
     """P&L (USD) of the whole book in every scenario, by full revaluation: shape (scenarios,).
 
-    Scenarios are priced in chunks so that memory stays bounded for 10^4 x 10^3 books.
+    Stock is linear (one matrix product); every option is repriced. Scenarios are priced in
+    chunks so that memory stays bounded for 10^4 x 10^3 books.
     """
     moves = np.atleast_2d(np.asarray(spot_move, dtype=np.float64))
     if book.size == 0:
         return np.zeros(len(moves))
-    today = base_values(book).sum()
+    stock = ~book.is_option
+    stock_dollars = np.zeros(len(book.symbols))
+    np.add.at(
+        stock_dollars,
+        book.underlying[stock],
+        book.units[stock] * book.spot[book.underlying[stock]],
+    )
+    out = moves @ stock_dollars
+    opt = book.is_option
+    if not opt.any():
+        return out
+    options = Book(
+        symbols=book.symbols,
+        underlying=book.underlying[opt],
+        spot=book.spot,
+        is_option=book.is_option[opt],
+        is_call=book.is_call[opt],
+        strike=book.strike[opt],
+        years=book.years[opt],
+        units=book.units[opt],
+        iv=book.iv[opt],
+        rate=book.rate,
+    )
+    today = base_values(options).sum()
     shifts = np.broadcast_to(np.asarray(iv_shift, dtype=np.float64), (len(moves),))
-    out = np.empty(len(moves))
     for lo in range(0, len(moves), chunk):
         hi = lo + chunk
         values = position_values(
-            book, moves[lo:hi], iv_shift=shifts[lo:hi], horizon_years=horizon_years
+            options, moves[lo:hi], iv_shift=shifts[lo:hi], horizon_years=horizon_years
         )
-        out[lo:hi] = values.sum(axis=1) - today
+        out[lo:hi] += values.sum(axis=1) - today
     return out
 
 
@@ -160,7 +187,13 @@ def dollar_greeks(book: Book) -> pd.DataFrame:
     opt = book.is_option
     if opt.any():
         g = greeks(
-            s[opt], book.strike[opt], book.years[opt], book.rate, 0.0, book.iv[opt], book.is_call[opt]
+            s[opt],
+            book.strike[opt],
+            book.years[opt],
+            book.rate,
+            0.0,
+            book.iv[opt],
+            book.is_call[opt],
         )
         delta[opt], gamma[opt], theta[opt], vega[opt] = (
             np.nan_to_num(g[k]) for k in ("delta", "gamma", "theta", "vega")

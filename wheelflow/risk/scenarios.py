@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wheelflow.pricing._inputs import FloatArray
-from wheelflow.risk.revalue import DAY, Book, base_values, revalue
+from wheelflow.risk.revalue import DAY, Book, FloatArray, base_values, revalue
 from wheelflow.strategy.config import ScenarioSpec
 
 SCENARIO_COLUMNS = ("scenario", "kind", "pnl", "pnl_pct", "description")

@@ -28,7 +28,9 @@ def load_sector_map(path: str | Path | None = None) -> dict[str, str]:
     if not {"symbol", "sector"} <= set(frame.columns):
         raise ConfigError(f"sector file {p} needs the columns symbol,sector")
     frame = frame.dropna(subset=["symbol", "sector"])
-    return dict(zip(frame["symbol"].str.strip().str.upper(), frame["sector"].str.strip(), strict=True))
+    return dict(
+        zip(frame["symbol"].str.strip().str.upper(), frame["sector"].str.strip(), strict=True)
+    )
 
 
 def sectors_for(

@@ -13,7 +13,12 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from wheelflow.db import execute, read_frame, upsert_frame
-from wheelflow.risk.account import account_figures, book_frame, read_ledger_cash, read_open_positions
+from wheelflow.risk.account import (
+    account_figures,
+    book_frame,
+    read_ledger_cash,
+    read_open_positions,
+)
 from wheelflow.risk.checks import RISK_COLUMNS, PortfolioState, check_risk
 from wheelflow.risk.limits import candidate_breaches, limit_values, portfolio_checks
 from wheelflow.risk.market import MarketContext, market_context
@@ -224,7 +229,10 @@ def store_reports(conn: Connection, assessment: RiskAssessment, run_id: str) -> 
     """Replace this run's ``risk_reports`` and ``risk_scenarios`` rows (idempotent)."""
     execute(conn, "DELETE FROM risk_scenarios WHERE run_id = :r", {"r": run_id})
     execute(conn, "DELETE FROM risk_reports WHERE run_id = :r", {"r": run_id})
-    reports = [report_row(r, run_id, assessment.snapshot_at, assessment.market.benchmark) for r in assessment.accounts.values()]
+    reports = [
+        report_row(r, run_id, assessment.snapshot_at, assessment.market.benchmark)
+        for r in assessment.accounts.values()
+    ]
     if reports:
         upsert_frame(conn, "risk_reports", pd.DataFrame(reports))
     scenarios = [
@@ -235,13 +243,19 @@ def store_reports(conn: Connection, assessment: RiskAssessment, run_id: str) -> 
         upsert_frame(conn, "risk_scenarios", pd.concat(scenarios, ignore_index=True))
 
 
-def report_row(risk: AccountRisk, run_id: str, snapshot_at: dt.datetime, benchmark: str) -> dict[str, Any]:
+def report_row(
+    risk: AccountRisk, run_id: str, snapshot_at: dt.datetime, benchmark: str
+) -> dict[str, Any]:
     fig = risk.figures
     var = {}
     for level in (0.95, 0.99):
         for horizon in ("1d", "to_expiry"):
             value, method = risk.var_of(level, horizon)
-            hit = risk.var[(risk.var["method"] == method) & (risk.var["horizon"] == horizon) & np.isclose(risk.var["level"], level)]
+            hit = risk.var[
+                (risk.var["method"] == method)
+                & (risk.var["horizon"] == horizon)
+                & np.isclose(risk.var["level"], level)
+            ]
             tag = f"{int(level * 100)}_{horizon}"
             var[f"var_{tag}"] = None if not np.isfinite(value) else value
             var[f"es_{tag}"] = float(hit["es"].iloc[0]) if len(hit) else None

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from wheelflow.pricing._inputs import FloatArray
-from wheelflow.risk.revalue import DAY, Book, revalue
+from wheelflow.risk.revalue import DAY, Book, FloatArray, revalue
 
 LEVELS = (0.95, 0.99)
 MIN_HISTORY_SCENARIOS = 20
@@ -46,7 +45,9 @@ def monte_carlo_moves(
     return np.maximum(z @ root.T, -0.99)
 
 
-def historical_moves(returns: pd.DataFrame, symbols: np.ndarray, horizon_days: int = 1) -> FloatArray:
+def historical_moves(
+    returns: pd.DataFrame, symbols: np.ndarray, horizon_days: int = 1
+) -> FloatArray:
     """Overlapping ``horizon_days``-day compounded moves of the book's underlyings.
 
     A symbol without history moves like the average of the others that day (a market proxy)."""

@@ -65,10 +65,10 @@ class ScenarioSpec(_Section):
     implied volatility is scaled by ``1 + iv``; ``days`` of time pass before revaluation.
     """
 
-    spot: float = Field(0.0, gt=-1, le=10)
-    market: float = Field(0.0, gt=-1, le=10, description="benchmark move, beta-scaled")
-    iv: float = Field(0.0, gt=-1, le=10, description="relative implied-volatility change")
-    days: int = Field(0, ge=0, le=3650)
+    spot: float = Field(default=0.0, gt=-1, le=10)
+    market: float = Field(default=0.0, gt=-1, le=10, description="benchmark move, beta-scaled")
+    iv: float = Field(default=0.0, gt=-1, le=10, description="relative implied-volatility change")
+    days: int = Field(default=0, ge=0, le=3650)
     sectors: dict[str, float] = Field(default_factory=dict)
     symbols: dict[str, float] = Field(default_factory=dict)
 
