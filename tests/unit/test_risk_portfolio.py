@@ -166,7 +166,9 @@ def test_correlated_names_share_a_cluster_and_an_independent_one_does_not() -> N
 def test_candidate_breaching_the_cluster_limit_is_blocked_with_the_reason() -> None:
     returns = _correlated_returns()
     market = market_context(
-        _bars(returns), ["AAA", "BBB", "CCC", "SPY"], {"AAA": "Tech", "BBB": "Tech"},
+        _bars(returns),
+        ["AAA", "BBB", "CCC", "SPY"],
+        {"AAA": "Tech", "BBB": "Tech"},
         min_correlation=0.6,
     )
     config = RiskConfig(max_cluster_exposure=0.30, max_sector_exposure=0.9, max_var_99=1.0)
