@@ -88,6 +88,7 @@ def implied_volatility(
     is_call: ArrayLike,
     exercise: str = ...,
     *,
+    tolerance: ArrayLike | None = ...,
     return_status: Literal[False] = ...,
 ) -> FloatArray: ...
 
@@ -103,6 +104,7 @@ def implied_volatility(
     is_call: ArrayLike,
     exercise: str = ...,
     *,
+    tolerance: ArrayLike | None = ...,
     return_status: Literal[True],
 ) -> tuple[FloatArray, NDArray[np.int8]]: ...
 
@@ -117,14 +119,19 @@ def implied_volatility(
     is_call: ArrayLike,
     exercise: str = "european",
     *,
+    tolerance: ArrayLike | None = None,
     return_status: bool = False,
 ) -> FloatArray | tuple[FloatArray, NDArray[np.int8]]:
     """Annualised implied volatility per contract; NaN where no volatility fits the price.
 
     With ``return_status=True`` returns ``(sigma, status)``, status as int8 :class:`IVStatus`
-    codes (the same representation as :func:`iv_and_greeks`).
+    codes (the same representation as :func:`iv_and_greeks`). ``tolerance`` (currency per
+    contract, e.g. half the bid-ask spread): how far below the lowest model value (intrinsic)
+    a quote may lie and still be UNDETERMINED rather than BELOW_INTRINSIC (bad data).
     """
-    sigma, codes = _model(exercise).implied_volatility(price, spot, strike, t, r, q, is_call)
+    sigma, codes = _model(exercise).implied_volatility(
+        price, spot, strike, t, r, q, is_call, tolerance
+    )
     if return_status:
         return sigma, codes
     result: FloatArray = sigma
@@ -140,14 +147,16 @@ def iv_and_greeks(
     q: ArrayLike,
     is_call: ArrayLike,
     exercise: str = "european",
+    *,
+    tolerance: ArrayLike | None = None,
 ) -> dict[str, NDArray[np.float64] | NDArray[np.int8]]:
     """Implied volatility, its status and the greeks at it, in one pass.
 
     Keys: ``iv``, ``status`` (int8 :class:`IVStatus` codes), ``delta``, ``gamma``, ``theta``
     (per calendar day), ``vega`` and ``rho`` (per 1 percentage point). Greeks are NaN where the
-    status is not OK.
+    status is not OK (UNDETERMINED included). ``tolerance`` as in :func:`implied_volatility`.
     """
     result: dict[str, NDArray[np.float64] | NDArray[np.int8]] = _model(exercise).iv_and_greeks(
-        price, spot, strike, t, r, q, is_call
+        price, spot, strike, t, r, q, is_call, tolerance
     )
     return result

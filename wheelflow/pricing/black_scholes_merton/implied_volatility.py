@@ -30,7 +30,7 @@ from wheelflow.pricing.black_scholes_merton import normalised
 from wheelflow.pricing.black_scholes_merton.pricing import GREEK_NAMES
 from wheelflow.pricing.status import IVStatus
 
-OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE = (
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE, UNDETERMINED = (
     int(status) for status in IVStatus
 )
 CHUNK = 1 << 15
@@ -46,13 +46,18 @@ def implied_volatility(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
+    tolerance: ArrayLike | None = None,
 ) -> tuple[FloatArray, NDArray[np.int8]]:
     """European implied volatility and its int8 :class:`IVStatus` code per contract.
 
     Sigma is NaN where the status is not OK; a price equal to the forward's intrinsic value
-    gives sigma 0 (status OK).
+    gives sigma 0 (status OK). A price below the discounted intrinsic value of the forward by at
+    most ``tolerance`` (currency, e.g. half the bid-ask spread) is UNDETERMINED; further below,
+    BELOW_INTRINSIC (bad data).
     """
     sigma, codes, _ = _solve(price, spot, strike, t, r, q, is_call, with_greeks=False)
+    if tolerance is not None:
+        mark_undetermined(codes, price, spot, strike, t, r, q, is_call, tolerance)
     return sigma, codes
 
 
@@ -64,18 +69,53 @@ def iv_and_greeks(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
+    tolerance: ArrayLike | None = None,
 ) -> dict[str, FloatArray | NDArray[np.int8]]:
     """European implied volatility, its status and the BSM greeks at it, in one pass.
 
     Keys: ``iv`` (annualised), ``status`` (int8 :class:`IVStatus` codes), ``delta``, ``gamma``,
     ``theta`` (per calendar day), ``vega`` and ``rho`` (per 1 percentage point) as in
     :func:`wheelflow.pricing.black_scholes_merton.greeks`. Greeks are NaN where the status is
-    not OK.
+    not OK. ``tolerance`` as in :func:`implied_volatility`.
     """
     sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
+    if tolerance is not None:
+        mark_undetermined(codes, price, spot, strike, t, r, q, is_call, tolerance)
     out: dict[str, FloatArray | NDArray[np.int8]] = {"iv": sigma, "status": codes}
     out.update(greeks)
     return out
+
+
+def mark_undetermined(
+    codes: NDArray[np.int8],
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    tolerance: ArrayLike,
+) -> None:
+    """BELOW_INTRINSIC -> UNDETERMINED in place where the price is below the discounted
+    intrinsic value of the forward by no more than ``tolerance`` (only those lanes are
+    recomputed: the clean path pays nothing)."""
+    below = np.flatnonzero(codes.reshape(-1) == BELOW_INTRINSIC)
+    if not below.size:
+        return
+    arrays = np.broadcast_arrays(
+        *(as_float(a) for a in (price, spot, strike, t, r, q, tolerance)),
+        as_call_flags(is_call),
+        codes,
+    )
+    p, s, k, tt, rr, qq, tol = (a.reshape(-1)[below] for a in arrays[:7])
+    call = arrays[7].reshape(-1)[below]
+    with np.errstate(all="ignore"):
+        discount = np.exp(-rr * tt)
+        forward = s * np.exp((rr - qq) * tt)
+        intrinsic = discount * np.maximum(np.where(call, forward - k, k - forward), 0.0)
+        near = p >= intrinsic - np.maximum(tol, 0.0)
+    codes.reshape(-1)[below[near]] = UNDETERMINED  # a view: codes is contiguous
 
 
 def _solve(
