@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import Engine
@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from api.auth import trader, viewer
 from api.params import RowId
 from models.schemas import PositionOut
-from wheelflow import queries
+from wheelflow import queries, security
+from wheelflow.risk.read import latest_reports
+from wheelflow.security import Principal
 
 
 class PortfolioController(Controller):
@@ -57,7 +59,12 @@ class PortfolioController(Controller):
             return queries.wheel_cycles(conn, symbol=symbol, is_open=is_open)
 
     @get("/risk", guards=[viewer], sync_to_thread=True)
-    def risk(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
-        """The latest portfolio risk check: every check with its metric and limit, and breaches."""
+    def risk(
+        self, request: Request[Principal, Any, Any], reader: NamedDependency[Engine]
+    ) -> dict[str, Any]:
+        """The latest risk check (every check with its metric and limit, and breaches) and each
+        account's report: equity, buying power, dollar greeks, VaR/ES and the scenario table.
+        Holdings (exposure per underlying) are included for traders only."""
+        holdings = security.role_allows(request.user.role, "trader")
         with reader.connect() as conn:
-            return queries.latest_risk(conn)
+            return queries.latest_risk(conn) | {"accounts": latest_reports(conn, holdings=holdings)}

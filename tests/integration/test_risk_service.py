@@ -4,6 +4,7 @@ ledger, reports stored per run, limits that block orders, alerts only for real b
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from models.tables import Position, utcnow
+from tests.integration.test_api_seed import PASSWORD, api_settings, bearer, login, make_client
+from wheelflow import security
 from wheelflow.db import read_frame, transaction, upsert_frame
 from wheelflow.execution.paper import PaperBroker
 from wheelflow.execution.service import PositionService
@@ -247,3 +250,23 @@ def test_candidates_that_would_breach_are_blocked_without_any_alert(engine: Engi
     failed = checks[~checks["passed"]]
     assert set(failed["scope"]) == {"candidate"}
     assert _alerts(engine).empty
+
+
+def test_get_risk_shows_viewers_aggregates_and_traders_the_holdings(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _seed_market(engine)
+    _seed_accounts(engine)
+    apply_risk_checks(_ctx(engine, RiskConfig()), pd.DataFrame([_candidate("CCC", 18.0)]))
+    with transaction(engine) as conn:
+        for role in ("viewer", "trader"):
+            security.create_user(conn, role, PASSWORD, role)
+    with make_client(engine, api_settings(tmp_path)) as client:
+        viewer = client.get("/risk", headers=bearer(login(client, "viewer"))).json()
+        trader = client.get("/risk", headers=bearer(login(client, "trader"))).json()
+    paper = {a["account"]: a for a in viewer["accounts"]}["paper"]
+    assert paper["equity"] > 0 and paper["var_99_1d"] > 0
+    assert {s["scenario"] for s in paper["scenarios"]} >= {"gap -20%", "every short put assigned"}
+    assert paper["sectors"] and "holdings" not in paper
+    held = {a["account"]: a for a in trader["accounts"]}["paper"]["holdings"]
+    assert {h["symbol"] for h in held} == {"AAA", "BBB"}
