@@ -34,15 +34,16 @@ FIGURE_COLUMNS = (
 DEFAULT_IV = 0.30  # an option whose IV was never stored is valued at this volatility
 
 
-def read_open_positions(conn: Connection) -> pd.DataFrame:
-    """Open positions of every account, each option with its latest stored implied vol."""
+def read_open_positions(conn: Connection, snapshot_at: dt.datetime) -> pd.DataFrame:
+    """Open positions of every account, each option with its implied vol at the snapshot
+    (a primary-key hit; an option missing from the snapshot gets None, see :func:`book_frame`)."""
     return read_frame(
         conn,
         "SELECT p.account, p.symbol, p.asset_type, p.occ_symbol, p.right, p.strike, "
-        "p.expiration, p.quantity, p.average_price, p.cost_basis, (SELECT o.iv FROM "
-        "option_snapshots o WHERE o.occ_symbol = p.occ_symbol AND o.iv IS NOT NULL "
-        "ORDER BY o.snapshot_at DESC LIMIT 1) AS iv FROM positions p WHERE p.status = 'open' "
-        "ORDER BY p.account, p.id",
+        "p.expiration, p.quantity, p.average_price, p.cost_basis, o.iv FROM positions p "
+        "LEFT JOIN option_snapshots o ON o.occ_symbol = p.occ_symbol AND "
+        "o.snapshot_at = :t WHERE p.status = 'open' ORDER BY p.account, p.id",
+        {"t": snapshot_at},
     )
 
 

@@ -24,10 +24,10 @@ from wheelflow.risk.account import (
 )
 from wheelflow.risk.limits import candidate_breaches
 from wheelflow.risk.market import MarketContext, market_context
-from wheelflow.risk.report import account_risk
+from wheelflow.risk.report import AccountRisk, account_risk
 from wheelflow.risk.revalue import Book, base_values
 from wheelflow.risk.sectors import load_sector_map
-from wheelflow.risk.service import read_bars, read_spot
+from wheelflow.risk.service import no_ledger_figures, read_bars, read_spot
 from wheelflow.strategy.config import RiskConfig
 from wheelflow.strategy.decisions import Leg
 
@@ -72,6 +72,32 @@ class PortfolioGuard:
         )
         self.snapshot_at = snapshot_at
 
+    def account_risk(self, account: str) -> AccountRisk:
+        """The account as it stands now (no VaR table: stress, greeks and exposures)."""
+        return self._account(account)[0]
+
+    def _account(self, account: str) -> tuple[AccountRisk, pd.Series]:
+        if self.market is None or self.snapshot_at is None:
+            raise RuntimeError("PortfolioGuard.prepare() must run before a check")
+        snapshot_at = self.snapshot_at
+        with self.engine.connect() as conn:
+            positions = read_open_positions(conn, snapshot_at)
+            cash = read_ledger_cash(conn)
+            spot = read_spot(conn, snapshot_at)
+        mine = positions[positions["account"].astype(str) == account]
+        frame = book_frame(mine, spot, snapshot_at, self.market.realized_vol)
+        book = Book.from_frame(frame, rate=self.rate)
+        values = pd.Series(
+            np.where(mine["asset_type"].to_numpy() == "option", base_values(book), 0.0),
+            index=mine.index,
+        )
+        ledger = {a: c for a, c in cash.items() if a == account}
+        figures = account_figures(mine, ledger, values, spot, self.screening_cash)
+        fig = figures.iloc[0].to_dict() if len(figures) else no_ledger_figures(self.screening_cash)
+        fig["account"] = account
+        risk = account_risk(account, fig, book, self.market, self.config, with_var=False)
+        return risk, spot
+
     def __call__(self, account: str, symbol: str, leg: Leg) -> str | None:
         """The order guard of the Position Service: opening legs only."""
         if leg.side != "sell_to_open":
@@ -81,8 +107,7 @@ class PortfolioGuard:
             with self.engine.connect() as conn:
                 iv = conn.execute(
                     text(
-                        "SELECT iv FROM option_snapshots WHERE occ_symbol = :o AND "
-                        "snapshot_at <= :t AND iv IS NOT NULL ORDER BY snapshot_at DESC LIMIT 1"
+                        "SELECT iv FROM option_snapshots WHERE snapshot_at = :t AND occ_symbol = :o"
                     ),
                     {"o": leg.occ_symbol, "t": self.snapshot_at},
                 ).scalar()
@@ -108,41 +133,9 @@ class PortfolioGuard:
         iv: float | None = None,
     ) -> str | None:
         """Why selling ``contracts`` of this option in ``account`` would breach a limit."""
-        if self.market is None or self.snapshot_at is None:
-            raise RuntimeError("PortfolioGuard.prepare() must run before check()")
+        risk, spot = self._account(account)
+        assert self.market is not None and self.snapshot_at is not None
         snapshot_at = self.snapshot_at
-        with self.engine.connect() as conn:
-            positions = read_open_positions(conn)
-            cash = read_ledger_cash(conn)
-            spot = read_spot(conn, snapshot_at)
-        mine = positions[positions["account"].astype(str) == account]
-        frame = book_frame(mine, spot, snapshot_at, self.market.realized_vol)
-        book = Book.from_frame(frame, rate=self.rate)
-        values = pd.Series(
-            np.where(mine["asset_type"].to_numpy() == "option", base_values(book), 0.0),
-            index=mine.index,
-        )
-        figures = account_figures(
-            mine, {a: c for a, c in cash.items() if a == account}, values, spot, self.screening_cash
-        )
-        fig = (
-            figures.iloc[0].to_dict()
-            if len(figures)
-            else {
-                "account": account,
-                "has_ledger": False,
-                "cash": self.screening_cash,
-                "equity": self.screening_cash,
-                "buying_power": self.screening_cash,
-                "put_collateral": 0.0,
-                "stock_at_cost": 0.0,
-                "stock_at_market": 0.0,
-                "option_value": 0.0,
-                "short_puts": 0.0,
-                "short_calls": 0.0,
-            }
-        )
-        risk = account_risk(account, fig, book, self.market, self.config, with_var=False)
         underlying_price = float(spot.get(symbol, np.nan))
         if not np.isfinite(underlying_price):
             return None  # no quote: the order checks upstream already refuse it

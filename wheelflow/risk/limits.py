@@ -27,10 +27,18 @@ from wheelflow.risk.revalue import (
     revalue,
 )
 from wheelflow.risk.scenarios import scenario_moves
-from wheelflow.risk.var import monte_carlo_moves, select_moves
+from wheelflow.risk.var import select_moves
 from wheelflow.strategy.config import RiskConfig
 
 CANDIDATE_VAR_SCENARIOS = 1_000  # the first draws of the account's Monte Carlo set
+# how a candidate's breach of each limit reads in ``blocked_reason`` and order rejections
+LIMIT_LABELS = {
+    "worst_scenario_loss": "worst scenario loss",
+    "sector_exposure": "sector exposure",
+    "cluster_exposure": "cluster exposure",
+    "beta_weighted_delta": "beta-weighted delta",
+    "var_99": "1-day 99% VaR",
+}
 
 
 def _row(
@@ -182,7 +190,7 @@ def candidate_breaches(
     # 1-day 99 % VaR with the candidate, on the first draws of the account's Monte Carlo set
     var99 = np.full(n, np.nan)
     if len(market.cov_symbols):
-        drawn = monte_carlo_moves(market.cov, CANDIDATE_VAR_SCENARIOS, 1.0, seed)
+        drawn = market.draws(CANDIDATE_VAR_SCENARIOS, 1.0, seed)
         own = revalue(
             risk.book, select_moves(drawn, market.cov_symbols, risk.book.symbols), horizon_years=DAY
         )
@@ -207,7 +215,7 @@ def candidate_breaches(
         hit = breach[column]
         if hit.any():
             text = (
-                column.replace("_", " ")
+                LIMIT_LABELS[column]
                 + " "
                 + out.loc[hit, column].map("{:.1%}".format)
                 + f" > {limit:.0%}"

@@ -4,7 +4,7 @@ returns, betas against the benchmark, the shrunk covariance, sectors and correla
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from wheelflow.risk.correlation import (
 )
 from wheelflow.risk.revalue import FloatArray
 from wheelflow.risk.sectors import sectors_for
+from wheelflow.risk.var import monte_carlo_moves
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class MarketContext:
     order: np.ndarray  # dendrogram leaf order of ``cov_symbols`` (heatmap)
     correlation: FloatArray
     realized_vol: pd.Series  # annualised, by symbol
+    _draws: dict[tuple[int, float, int], FloatArray] = field(default_factory=dict, repr=False)
+
+    def draws(self, n: int, horizon_days: float = 1.0, seed: int = 0) -> FloatArray:
+        """Monte Carlo moves over ``cov_symbols`` (cached: every candidate and order of a run
+        is checked against the same scenarios)."""
+        key = (n, horizon_days, seed)
+        if key not in self._draws:
+            self._draws[key] = monte_carlo_moves(self.cov, n, horizon_days, seed)
+        return self._draws[key]
 
     def beta_of(self, symbols: Sequence[str]) -> dict[str, float]:
         return {s: float(self.beta.get(s, 1.0)) for s in symbols}

@@ -80,7 +80,7 @@ def assess(
 
     ``extra_symbols`` (the candidates' underlyings) join the market context so that their
     betas, sectors and clusters are known when candidates are checked."""
-    positions = read_open_positions(conn)
+    positions = read_open_positions(conn, snapshot_at)
     ledger_cash = read_ledger_cash(conn)
     spot = read_spot(conn, snapshot_at)
     symbols = sorted(set(positions["symbol"].astype(str)) | {str(s) for s in extra_symbols})
@@ -111,7 +111,7 @@ def assess(
         fig = (
             figures.loc[name].to_dict()
             if name in figures.index
-            else _no_ledger_figures(screening_cash)
+            else no_ledger_figures(screening_cash)
         )
         reports[name] = account_risk(
             name, {"account": name, **fig}, books.get(name, Book.empty()), market, config
@@ -119,7 +119,7 @@ def assess(
     return RiskAssessment(snapshot_at, market, reports)
 
 
-def _no_ledger_figures(cash: float) -> dict[str, Any]:
+def no_ledger_figures(cash: float) -> dict[str, Any]:
     return {
         "has_ledger": False,
         "cash": cash,
