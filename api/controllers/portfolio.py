@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
-from api.params import RowId
+from api.params import RowId, SymbolQuery
 from models.schemas import PositionOut
-from wheelflow import queries, security
+from wheelflow import authorization, queries
 from wheelflow.risk.read import latest_reports
 from wheelflow.security import Principal
 
@@ -25,7 +25,7 @@ class PortfolioController(Controller):
         self,
         reader: NamedDependency[Engine],
         status: FromQuery[Literal["open", "closed"] | None] = None,
-        symbol: FromQuery[str | None] = None,
+        symbol: SymbolQuery = None,
     ) -> list[PositionOut]:
         with reader.connect() as conn:
             return queries.positions(conn, status=status, symbol=symbol)  # type: ignore[return-value]
@@ -49,7 +49,7 @@ class PortfolioController(Controller):
     def wheel_cycles(
         self,
         reader: NamedDependency[Engine],
-        symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        symbol: SymbolQuery = None,
         is_open: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         """Wheel cycles (puts sold, assignment, calls, called away) with premium and P&L in USD;
@@ -60,11 +60,15 @@ class PortfolioController(Controller):
 
     @get("/risk", guards=[viewer], sync_to_thread=True)
     def risk(
-        self, request: Request[Principal, Any, Any], reader: NamedDependency[Engine]
+        self, reader: NamedDependency[Engine], request: Request[Principal, Any, Any]
     ) -> dict[str, Any]:
-        """The latest risk check (every check with its metric and limit, and breaches) and each
-        account's report: equity, buying power, dollar greeks, VaR/ES and the scenario table.
-        Holdings (exposure per underlying) are included for traders only."""
-        holdings = security.role_allows(request.user.role, "trader")
+        """The latest risk check and each account's risk report. Traders and admins: every
+        check with its subject, metric, limit and message, the breaches, and per account the
+        figures (equity, cash, buying power, dollar greeks, VaR/ES in USD), exposure per
+        sector, cluster and underlying (holdings) and the scenario table. Viewers: aggregate
+        figures only (checks and breaches per check name; per account VaR/ES and scenario P&L
+        as shares of equity), no holdings, cash or exposure."""
+        full = authorization.sees_holdings(request.user.role)
         with reader.connect() as conn:
-            return queries.latest_risk(conn) | {"accounts": latest_reports(conn, holdings=holdings)}
+            view = authorization.risk_view(queries.latest_risk(conn), request.user.role)
+            return view | {"accounts": latest_reports(conn, full=full)}

@@ -265,8 +265,12 @@ def test_get_risk_shows_viewers_aggregates_and_traders_the_holdings(
         viewer = client.get("/risk", headers=bearer(login(client, "viewer"))).json()
         trader = client.get("/risk", headers=bearer(login(client, "trader"))).json()
     paper = {a["account"]: a for a in viewer["accounts"]}["paper"]
-    assert paper["equity"] > 0 and paper["var_99_1d"] > 0
+    assert paper["scope"] == "aggregate"
+    assert 0 < paper["var_95_1d_pct"] < paper["var_99_1d_pct"] < 1
     assert {s["scenario"] for s in paper["scenarios"]} >= {"gap -20%", "every short put assigned"}
-    assert paper["sectors"] and "holdings" not in paper
-    held = {a["account"]: a for a in trader["accounts"]}["paper"]["holdings"]
-    assert {h["symbol"] for h in held} == {"AAA", "BBB"}
+    assert not {"equity", "cash", "holdings", "sectors"} & set(paper)
+    assert all(set(s) == {"scenario", "kind", "pnl_pct"} for s in paper["scenarios"])
+    full = {a["account"]: a for a in trader["accounts"]}["paper"]
+    assert full["cash"] == pytest.approx(50_000.0) and full["var_99_1d"] > 0
+    assert {h["symbol"] for h in full["holdings"]} == {"AAA", "BBB"}
+    assert full["var_99_1d"] / full["equity"] == pytest.approx(paper["var_99_1d_pct"])
