@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import Connection, Table, and_, delete, func, insert, inspect, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from models.tables import (
     Alert,
@@ -424,31 +423,30 @@ def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any
 def record_price_alert(
     conn: Connection, ticker: str, price: float, *, source: str, payload: dict[str, Any]
 ) -> tuple[int, bool]:
-    """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?)."""
+    """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?).
+
+    Through the one alert path, so the alert is delivered like every other.
+    """
+    from wheelflow.alerts.rules import make_alert
+    from wheelflow.alerts.store import store_alerts
+
     now = utcnow()
-    dedup_key = f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}"
-    t = _table(Alert)
-    existing = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar()
-    if existing is not None:
-        return int(existing), False
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                insert(t).values(
-                    dedup_key=dedup_key,
-                    created_at=now,
-                    kind="price_alert",
-                    severity="info",
-                    symbol=ticker,
-                    title=f"{source}: {ticker} at {price:g}",
-                    message=f"{source} alert for {ticker} at {price:g}",
-                    payload=payload,
-                )
-            )
-    except IntegrityError:  # a concurrent identical webhook won the race
-        found = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar_one()
-        return int(found), False
-    return int(result.inserted_primary_key[0]), True  # type: ignore[index]
+    alert = make_alert(
+        f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}",
+        now,
+        "price_alert",
+        "info",
+        ticker,
+        f"{source}: {ticker} at {price:g}",
+        f"{source} alert for {ticker} at {price:g}",
+        payload,
+    )
+    fresh = store_alerts(conn, [alert])
+    if fresh:
+        return int(fresh[0]["id"]), True
+    t = _table(Alert)  # already stored (a repeat, or a concurrent identical webhook won)
+    found = conn.execute(select(t.c.id).where(t.c.dedup_key == alert["dedup_key"])).scalar_one()
+    return int(found), False
 
 
 # --------------------------------------------------------------------------- watchlist
