@@ -22,6 +22,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import Engine
 
+from api.alert_dispatch import OutboxDispatcher
 from api.auth import WheelflowAuthMiddleware
 from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
@@ -131,11 +132,15 @@ def create_app(
     def provide_reader() -> Engine:
         return reader
 
+    dispatcher = OutboxDispatcher(engine, settings)
+
     def on_startup() -> None:
         if own_engine:
             ensure_schema(engine)
+        dispatcher.start()
 
     def on_shutdown() -> None:
+        dispatcher.stop()
         if own_engine:
             engine.dispose()
 
