@@ -421,18 +421,48 @@ def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any
 
 
 def record_price_alert(
-    conn: Connection, ticker: str, price: float, *, source: str, payload: dict[str, Any]
+    conn: Connection,
+    ticker: str,
+    price: float,
+    *,
+    source: str,
+    payload: dict[str, Any],
+    dedup_window: dt.timedelta = dt.timedelta(minutes=1),
+    now: dt.datetime | None = None,
 ) -> tuple[int, bool]:
-    """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?).
+    """Store a price alert unless the same source, ticker and price came within
+    ``dedup_window`` (a replay): (alert id, created?). A zero window stores every alert.
 
-    Through the one alert path, so the alert is delivered like every other.
+    Through the one alert path (``wheelflow.alerts.store``): delivered like every other alert.
     """
     from wheelflow.alerts.rules import make_alert
     from wheelflow.alerts.store import store_alerts
 
-    now = utcnow()
+    now = now or utcnow()
+    t = _table(Alert)
+    same = f"{source}:{ticker}:{price:.6g}:"
+    window = dedup_window.total_seconds()
+    # The bucket makes concurrent identical alerts meet on the unique dedup_key; the look-back
+    # finds a replay from the previous bucket too.
+    if window > 0:
+        dedup_key = f"{same}{int(now.replace(tzinfo=dt.UTC).timestamp() // window)}"
+        existing = conn.execute(
+            select(t.c.id)
+            .where(
+                t.c.kind == "price_alert",
+                t.c.symbol == ticker,
+                t.c.dedup_key.startswith(same, autoescape=True),
+                t.c.created_at >= now - dedup_window,
+            )
+            .order_by(t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if existing is not None:
+            return int(existing), False
+    else:
+        dedup_key = f"{same}{now:%Y%m%d%H%M%S%f}"
     alert = make_alert(
-        f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}",
+        dedup_key,
         now,
         "price_alert",
         "info",
@@ -441,11 +471,12 @@ def record_price_alert(
         f"{source} alert for {ticker} at {price:g}",
         payload,
     )
+    alert["created_at"] = now
     fresh = store_alerts(conn, [alert])
     if fresh:
         return int(fresh[0]["id"]), True
-    t = _table(Alert)  # already stored (a repeat, or a concurrent identical webhook won)
-    found = conn.execute(select(t.c.id).where(t.c.dedup_key == alert["dedup_key"])).scalar_one()
+    # A concurrent identical webhook won the race (ON CONFLICT DO NOTHING): its alert is ours.
+    found = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar_one()
     return int(found), False
 
 
