@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="orders pass only the per-order checks, not the risk service's portfolio limits",
     )
-    sim.set_defaults(func=_simulate)
+    sim.set_defaults(func=_simulate, needs_database=False)  # its own SQLite file
 
     wheel = subparsers.add_parser("wheel", help="the wheel lifecycle on the stored snapshots")
     sub = wheel.add_subparsers(dest="wheel_command", metavar="ACTION", required=True)
