@@ -117,6 +117,13 @@ class RiskConfig(_Section):
         default_factory=dict, description="user-defined stress scenarios, by name"
     )
 
+    @model_validator(mode="after")
+    def _scenario_names(self) -> Self:
+        for name in self.scenarios:
+            if not 1 <= len(name) <= 64:
+                raise ValueError(f"scenario name {name[:70]!r} must be 1 to 64 characters")
+        return self
+
 
 class AlertsConfig(_Section):
     """Alert rules. Level rules fire once per episode: they re-arm only after the value has
