@@ -17,19 +17,23 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYO
 
 import argparse  # noqa: E402
 import resource  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
 from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
-from wheelflow.pricing.american import american_price  # noqa: E402
-from wheelflow.pricing.sample import random_contracts  # noqa: E402
+from wheelflow.pricing.american import price as american_price  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.pricing_reference import random_contracts  # noqa: E402
 
 pyvolr_bs: ModuleType | None
 try:

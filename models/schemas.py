@@ -33,7 +33,9 @@ class LoginRequest(Struct, forbid_unknown_fields=True):
 
 
 class RefreshRequest(Struct, forbid_unknown_fields=True):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=256)]
+    """Programs send the refresh token here; browsers leave it out and send the cookie."""
+
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
 
 
 class TokenPair(Struct):

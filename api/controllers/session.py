@@ -1,14 +1,19 @@
-"""Login, token refresh (rotating), logout, the caller's identity and preferences."""
+"""Login, token refresh (rotating), logout, the caller's identity and preferences.
+
+Token answers carry the refresh token twice: in the JSON body (for programs) and in an httpOnly
+``SameSite=Strict`` cookie scoped to ``/auth`` (for browsers: page scripts never see it, and the
+browser sends it only to /auth/refresh and /auth/logout of this origin).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import JSONBody
 from sqlalchemy import Engine
 
@@ -18,8 +23,29 @@ from wheelflow import security
 from wheelflow.db import transaction
 from wheelflow.security import Principal, RefreshTokenReused
 
+REFRESH_COOKIE = "wheelflow_refresh"
+REFRESH_COOKIE_PATH = "/auth"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-def _token_pair(state: State, principal: Principal, refresh_token: str) -> TokenPair:
+
+def _refresh_cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+    """The refresh-token cookie: httpOnly, SameSite=Strict, /auth only, Secure over TLS."""
+    return Cookie(
+        key=REFRESH_COOKIE,
+        value=value,
+        path=REFRESH_COOKIE_PATH,
+        max_age=max_age,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+
+
+def _token_response(
+    request: Request[Any, Any, Any], principal: Principal, refresh_token: str
+) -> Response[TokenPair]:
+    """The token pair as JSON, the refresh token also as a cookie, never stored by caches."""
+    state = request.app.state
     lifetime = dt.timedelta(minutes=state.settings.jwt_access_minutes)
     access = security.issue_access_token(
         principal.user_id or 0,
@@ -28,12 +54,26 @@ def _token_pair(state: State, principal: Principal, refresh_token: str) -> Token
         secret=state.jwt_secret,
         lifetime=lifetime,
     )
-    return TokenPair(
+    pair = TokenPair(
         access_token=access,
         refresh_token=refresh_token,
         expires_in=int(lifetime.total_seconds()),
         role=principal.role,
     )
+    max_age = int(_refresh_lifetime(state).total_seconds())
+    return Response(
+        pair, headers=NO_STORE, cookies=[_refresh_cookie(request, refresh_token, max_age)]
+    )
+
+
+def _presented_refresh_token(
+    request: Request[Any, Any, Any], data: RefreshRequest | None
+) -> str | None:
+    """The refresh token of the JSON body, else of the cookie."""
+    if data is not None and data.refresh_token:
+        return data.refresh_token
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    return cookie[:256] if cookie else None
 
 
 def _refresh_lifetime(state: State) -> dt.timedelta:
@@ -52,37 +92,65 @@ class SessionController(Controller):
 
     @post("/login", opt=PUBLIC, status_code=200, sync_to_thread=True)
     def login(
-        self, engine: NamedDependency[Engine], state: State, data: JSONBody[LoginRequest]
-    ) -> TokenPair:
-        """Exchange username and password for an access token and a refresh token."""
+        self,
+        engine: NamedDependency[Engine],
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+    ) -> Response[TokenPair]:
+        """Exchange username and password for an access token and a refresh token.
+
+        The refresh token is in the body and in the httpOnly ``wheelflow_refresh`` cookie.
+        """
         with transaction(engine) as conn:
             principal = security.authenticate(conn, data.username, data.password)
             refresh = security.issue_refresh_token(
-                conn, principal.user_id or 0, lifetime=_refresh_lifetime(state)
+                conn, principal.user_id or 0, lifetime=_refresh_lifetime(request.app.state)
             )
-        return _token_pair(state, principal, refresh)
+        return _token_response(request, principal, refresh)
 
     @post("/refresh", opt=PUBLIC, status_code=200, sync_to_thread=True)
     def refresh(
-        self, engine: NamedDependency[Engine], state: State, data: JSONBody[RefreshRequest]
-    ) -> TokenPair:
-        """Spend a refresh token for a new pair. A token works once; reuse ends the session."""
+        self,
+        engine: NamedDependency[Engine],
+        request: Request[Any, Any, Any],
+        data: JSONBody[RefreshRequest | None] = None,
+    ) -> Response[TokenPair]:
+        """Spend a refresh token (JSON ``refresh_token``, else the ``wheelflow_refresh`` cookie)
+        for a new pair. A token works once; presenting a spent one again ends the session."""
+        token = _presented_refresh_token(request, data)
+        if token is None:
+            raise NotAuthorizedException(
+                "send the refresh token as JSON {'refresh_token': ...} or in the cookie"
+            )
         try:
             with transaction(engine) as conn:
                 principal, refresh = security.rotate_refresh_token(
-                    conn, data.refresh_token, lifetime=_refresh_lifetime(state)
+                    conn, token, lifetime=_refresh_lifetime(request.app.state)
                 )
         except RefreshTokenReused as exc:
             with transaction(engine) as conn:
                 security.revoke_family(conn, exc.family_id)
             raise
-        return _token_pair(state, principal, refresh)
+        return _token_response(request, principal, refresh)
 
-    @post("/logout", guards=[viewer], status_code=204, sync_to_thread=True)
-    def logout(self, engine: NamedDependency[Engine], data: JSONBody[RefreshRequest]) -> None:
-        """Revoke the session (refresh-token family) of ``refresh_token``."""
-        with transaction(engine) as conn:
-            security.revoke_refresh_token(conn, data.refresh_token)
+    @post("/logout", opt=PUBLIC, status_code=204, sync_to_thread=True)
+    def logout(
+        self,
+        engine: NamedDependency[Engine],
+        request: Request[Any, Any, Any],
+        data: JSONBody[RefreshRequest | None] = None,
+    ) -> Response[None]:
+        """End the session of the refresh token (JSON body or cookie) and clear the cookie.
+
+        Idempotent: an unknown or already ended session also answers 204.
+        """
+        token = _presented_refresh_token(request, data)
+        if token is not None:
+            with transaction(engine) as conn:
+                security.revoke_refresh_token(conn, token)
+        return Response(
+            None, status_code=204, headers=NO_STORE, cookies=[_refresh_cookie(request, "", 0)]
+        )
 
     @get("/me", guards=[viewer])
     async def me(self, request: Request[Principal, Any, Any]) -> Me:

@@ -50,7 +50,7 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/auth/me", "viewer", None),
     ("GET", "/auth/me/preferences", "viewer", None),
     ("PUT", "/auth/me/preferences", "viewer", {"default_strategy": "cc"}),
-    ("POST", "/auth/logout", "viewer", {"refresh_token": "not-a-live-token"}),
+    ("POST", "/auth/logout", None, {"refresh_token": "not-a-live-token"}),
     ("GET", "/positions", "trader", None),
     ("GET", "/positions/{position_id}", "trader", None),
     ("GET", "/pnl", "trader", None),

@@ -13,17 +13,16 @@ from vollib.black_scholes_merton import black_scholes_merton as vollib_price
 from vollib.black_scholes_merton.greeks import analytical as vollib_greeks
 from vollib.black_scholes_merton.implied_volatility import implied_volatility as vollib_iv
 
+from tests.pricing_reference import random_contracts
 from wheelflow.pricing import (
     GREEK_NAMES,
     IVStatus,
     greeks,
     implied_volatility,
-    implied_volatility_status,
     iv_and_greeks,
     price,
     status_names,
 )
-from wheelflow.pricing.sample import random_contracts
 
 GRID_SIZE = 3000
 
@@ -138,7 +137,7 @@ def test_statuses_name_every_invalid_case_and_return_nan() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sigma, status = implied_volatility(p, s, k, t, r, q, call, return_status=True)
-    assert list(status) == list(cases)
+    assert list(status_names(status)) == list(cases)
     assert np.isfinite(sigma[0])
     assert np.isnan(sigma[1:]).all()
 
@@ -161,13 +160,13 @@ def test_bad_inputs_give_nan_and_bad_input(bad: dict[str, float]) -> None:
     p, s, k, t, r, q = (args[key] for key in ("price", "spot", "strike", "t", "r", "q"))
     sigma, status = implied_volatility(p, s, k, t, r, q, True, return_status=True)
     assert np.isnan(sigma)
-    assert status == "bad_input"
+    assert status == IVStatus.BAD_INPUT
 
 
 def test_price_at_intrinsic_value_has_zero_volatility() -> None:
     sigma, status = implied_volatility(20.0, 120.0, 100.0, 0.5, 0.0, 0.0, True, return_status=True)
     assert sigma == 0.0
-    assert status == "ok"
+    assert status == IVStatus.OK
 
 
 def test_scalars_broadcast_against_arrays_and_keep_shape() -> None:
@@ -186,10 +185,14 @@ def test_flags_may_be_int8_or_strings() -> None:
     np.testing.assert_array_equal(as_int8, as_str)
 
 
-def test_status_function_and_names_agree() -> None:
-    status = implied_volatility_status(1e9, 100.0, 100.0, 0.5, 0.0, 0.0, True)
-    assert status == "above_upper_bound"
-    assert list(status_names(np.arange(6, dtype=np.int8))) == [s.name.lower() for s in IVStatus]
+def test_both_iv_apis_return_the_same_int8_status_codes_and_names_map_them() -> None:
+    _, status = implied_volatility(1e9, 100.0, 100.0, 0.5, 0.0, 0.0, True, return_status=True)
+    assert status.dtype == np.int8 and status == IVStatus.ABOVE_UPPER_BOUND
+    result = iv_and_greeks(1e9, 100.0, 100.0, 0.5, 0.0, 0.0, True)
+    assert result["status"].dtype == np.int8 and result["status"] == status
+    assert status_names(status) == "above_upper_bound"
+    codes = np.arange(len(IVStatus), dtype=np.int8)
+    assert list(status_names(codes)) == [s.name.lower() for s in IVStatus]
 
 
 # --- Hypothesis invariants ---------------------------------------------------------------
@@ -220,7 +223,7 @@ def test_iv_round_trips_where_the_price_determines_it(
     quote = price(s, k, t, r, q, v, call)
     vega = greeks(s, k, t, r, q, v, call)["vega"] * 100.0
     sigma, status = implied_volatility(quote, s, k, t, r, q, call, return_status=True)
-    assert status == "ok"
+    assert status == IVStatus.OK
     if quote > 1e-300 and vega >= 1e-6 * quote:
         assert abs(sigma - v) <= 1e-10
     else:
@@ -283,7 +286,7 @@ def test_invalid_inputs_never_raise_or_warn(field: str, value: float) -> None:
 def test_quotes_outside_the_guess_table_take_the_fallback_and_still_reprice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wheelflow.pricing import normalised
+    from wheelflow.pricing.black_scholes_merton import normalised
 
     calls: list[int] = []
     refine = normalised.refine
@@ -298,6 +301,6 @@ def test_quotes_outside_the_guess_table_take_the_fallback_and_still_reprice(
     quote = price(100.0, 100.0, t, 0.03, 0.01, sigma_true, True)
     sigma, status = implied_volatility(quote, 100.0, 100.0, t, 0.03, 0.01, True, return_status=True)
     assert calls and sum(calls) >= 2
-    assert list(status) == ["ok", "ok", "ok"]
+    assert (status == IVStatus.OK).all()
     repriced = price(100.0, 100.0, t, 0.03, 0.01, sigma, True)
     np.testing.assert_allclose(repriced, quote, rtol=1e-14)

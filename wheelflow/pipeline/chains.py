@@ -76,6 +76,8 @@ def compute_greeks(
     strike = out["strike"].to_numpy(float)
     t = years_to_expiry(snapshot_at, out["expiration"])
     is_call = (out["right"] == "C").to_numpy()
+    # a mid below intrinsic by no more than the half spread is undetermined, not bad data
+    half_spread = out["ask"].to_numpy(float) - mid
     if exercise == "american":
         sigma, status = implied_volatility(
             mid,
@@ -86,19 +88,19 @@ def compute_greeks(
             0.0,
             is_call,
             exercise="american",
+            tolerance=half_spread,
             return_status=True,
         )
         g = bsm_greeks(spot, strike, t, risk_free_rate, 0.0, sigma, is_call)
         result: dict[str, Any] = {"iv": sigma, "status": status, **g}
     else:
-        result = iv_and_greeks(mid, spot, strike, t, risk_free_rate, 0.0, is_call)
+        result = iv_and_greeks(
+            mid, spot, strike, t, risk_free_rate, 0.0, is_call, tolerance=half_spread
+        )
     for col in ("delta", "gamma", "theta", "vega", "rho"):
         out[col] = np.asarray(result[col], dtype=float)
     out["iv"] = np.asarray(result["iv"], dtype=float)
-    status = np.asarray(result["status"])
-    if np.issubdtype(status.dtype, np.integer):  # int8 codes from the one-pass solver
-        status = status_names(status)
-    out["iv_status"] = status.astype(str)
+    out["iv_status"] = status_names(result["status"]).astype(str)
     return out
 
 
@@ -109,19 +111,29 @@ def validate_and_store_greeks(ctx: RunContext, frame: pd.DataFrame, label: str) 
 
     if frame.empty and not ctx.quality_gates:
         return frame
-    reasons = frame["iv_status"].map(lambda s: None if s == "ok" else f"iv_status={s}")
-    delta = frame["delta"].to_numpy(dtype=float)
-    checked = frame.assign(directional_delta=np.where(frame["right"] == "C", delta, -delta))
-    gate = run_stage_gate(
-        ctx, "greeks", checked, greeks_suite(), frame["occ_symbol"].astype(str), reasons
-    )
-    if not gate.passed:
-        raise fail_stage(ctx, "greeks", label, gate)
-    good = gate.good.drop(columns=["years_to_expiry", "directional_delta"], errors="ignore")
+    # "undetermined" (quote at or just below intrinsic, within the spread): stored with no IV
+    # and no greeks, neither checked by the suite nor quarantined.
+    undetermined = (frame["iv_status"] == "undetermined").to_numpy()
+    rows = frame[~undetermined]
+    gate = None
+    if len(rows) or not undetermined.any():
+        reasons = rows["iv_status"].map(lambda s: None if s == "ok" else f"iv_status={s}")
+        delta = rows["delta"].to_numpy(dtype=float)
+        checked = rows.assign(directional_delta=np.where(rows["right"] == "C", delta, -delta))
+        gate = run_stage_gate(
+            ctx, "greeks", checked, greeks_suite(), rows["occ_symbol"].astype(str), reasons
+        )
+        if not gate.passed:
+            raise fail_stage(ctx, "greeks", label, gate)
+        rows = gate.good
+    parts = [part for part in (rows, frame[undetermined]) if len(part)]
+    good = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [rows])[0]
+    good = good.drop(columns=["years_to_expiry", "directional_delta"], errors="ignore")
     good = good.assign(snapshot_at=ctx.snapshot_at, provider=ctx.provider_name)
     with transaction(ctx.engine) as conn:
         upsert_frame(conn, "option_snapshots", good)
-        record_gate(conn, ctx, "greeks", label, gate)
+        if gate is not None:
+            record_gate(conn, ctx, "greeks", label, gate)
     return good
 
 

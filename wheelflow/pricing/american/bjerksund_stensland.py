@@ -26,8 +26,8 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from wheelflow.pricing._inputs import FloatArray, as_call_flags, as_float
-from wheelflow.pricing.black_scholes import greeks
-from wheelflow.pricing.black_scholes import price as european_price
+from wheelflow.pricing.black_scholes_merton.pricing import greeks
+from wheelflow.pricing.black_scholes_merton.pricing import price as european_price
 
 # 12 nodes: within 1.3e-15 of the 20-node rule at the rho = +-0.786 used here (measured)
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)

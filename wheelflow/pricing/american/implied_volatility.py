@@ -6,9 +6,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
-from wheelflow.pricing.american import american_price
-from wheelflow.pricing.black_scholes import greeks
+from wheelflow.pricing.american.bjerksund_stensland import american_price
+from wheelflow.pricing.black_scholes_merton.implied_volatility import (
+    implied_volatility as european_iv,
+)
+from wheelflow.pricing.black_scholes_merton.pricing import greeks
+from wheelflow.pricing.status import IVStatus
 
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, NO_CONVERGENCE, UNDETERMINED = (
+    IVStatus.OK,
+    IVStatus.BELOW_INTRINSIC,
+    IVStatus.ABOVE_UPPER_BOUND,
+    IVStatus.NO_CONVERGENCE,
+    IVStatus.UNDETERMINED,
+)
 _SIGMA_FLOOR = 1e-4  # lowest volatility searched for American quotes
 _SIGMA_CAP = 20.0
 
@@ -21,31 +32,32 @@ def american_implied_volatility(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
-    tolerance: float = 1e-12,
+    tolerance: ArrayLike | None = None,
+    rtol: float = 1e-12,
     max_iterations: int = 100,
 ) -> tuple[FloatArray, NDArray[np.int8]]:
     """Volatility whose Bjerksund-Stensland (2002) price equals ``price``; ``(sigma, codes)``.
 
-    Codes as :class:`wheelflow.pricing.implied_vol.IVStatus`. Contracts where early exercise
+    Codes as :class:`wheelflow.pricing.status.IVStatus`. Contracts where early exercise
     never pays (calls with q <= 0, puts with r <= 0) get the European IV. The others are solved
     by a vectorized Illinois (modified regula falsi) iteration on the bracket
     [1e-4, European IV], since the American price is at least the European one at any sigma;
-    the bracket is widened up to sigma = 20 when the European IV does not exist. A price equal
-    to the exercise value (within rounding) gives sigma 0; a price below it, or below the
-    American value at sigma = 1e-4, is "below_intrinsic".
+    the bracket is widened up to sigma = 20 when the European IV does not exist. A price at the
+    exercise value (where exercising now is optimal, any low enough sigma fits), or below it or
+    below the American value at sigma = 1e-4 by at most ``tolerance`` (currency, e.g. half
+    the bid-ask spread), is UNDETERMINED; further below, BELOW_INTRINSIC (bad data).
     """
-    from wheelflow.pricing.implied_vol import (
-        ABOVE_UPPER_BOUND,
-        BELOW_INTRINSIC,
-        OK,
-        _solve,
+    arrays = np.broadcast_arrays(
+        *(
+            as_float(a)
+            for a in (price, spot, strike, t, r, q, 0.0 if tolerance is None else tolerance)
+        )
     )
-
-    arrays = np.broadcast_arrays(*(as_float(a) for a in (price, spot, strike, t, r, q)))
     shape = arrays[0].shape
-    p, s, k, tt, rr, qq = (a.reshape(-1) for a in arrays)
+    p, s, k, tt, rr, qq, tol = (a.reshape(-1) for a in arrays)
+    tol = np.maximum(tol, 0.0)
     call = np.broadcast_to(as_call_flags(is_call), shape).reshape(-1)
-    sigma, codes, _ = _solve(p, s, k, tt, rr, qq, call, with_greeks=False)
+    sigma, codes = european_iv(p, s, k, tt, rr, qq, call, tol)
     with np.errstate(all="ignore"):
         sign = np.where(call, 1.0, -1.0)
         exercise_now = np.maximum(sign * (s - k), 0.0)
@@ -54,9 +66,9 @@ def american_implied_volatility(
         solvable = early & np.isin(codes, (OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND))
         codes[solvable] = OK
         codes[solvable & (p >= bound)] = ABOVE_UPPER_BOUND
-        at_exercise = solvable & (np.abs(p - exercise_now) <= 4e-16 * p)
-        codes[solvable & (p < exercise_now) & ~at_exercise] = BELOW_INTRINSIC
-        sigma[at_exercise & (codes == OK)] = 0.0
+        at_exercise = solvable & (p <= exercise_now * (1.0 + 4e-16)) & (codes == OK)
+        codes[at_exercise] = UNDETERMINED
+        codes[at_exercise & (p < exercise_now - tol)] = BELOW_INTRINSIC
         todo = np.flatnonzero(solvable & (codes == OK) & ~at_exercise)
         if todo.size:
             hi_start = np.where(
@@ -71,7 +83,8 @@ def american_implied_volatility(
                 qq[todo],
                 call[todo],
                 hi_start,
-                tolerance,
+                tol[todo],
+                rtol,
                 max_iterations,
             )
             sigma[todo] = solved
@@ -89,11 +102,11 @@ def _illinois(
     q: FloatArray,
     call: BoolArray,
     hi: FloatArray,
+    price_tolerance: FloatArray,
     tolerance: float,
     max_iterations: int,
 ) -> tuple[FloatArray, NDArray[np.int8]]:
     """Bracketed root of american_price(sigma) - p, vectorized; returns (sigma, codes)."""
-    from wheelflow.pricing.implied_vol import ABOVE_UPPER_BOUND, BELOW_INTRINSIC, NO_CONVERGENCE
 
     def f(idx: NDArray[np.intp], vol: FloatArray) -> FloatArray:
         return american_price(s[idx], k[idx], t[idx], r[idx], q[idx], vol, call[idx]) - p[idx]
@@ -103,7 +116,10 @@ def _illinois(
     codes = np.zeros(n, dtype=np.int8)
     lo = np.full(n, _SIGMA_FLOOR)
     f_lo = f(everyone, lo)
-    codes[f_lo > 0.0] = BELOW_INTRINSIC
+    # below the lowest American value: within the tolerance undetermined, else bad data
+    codes[f_lo > 0.0] = np.where(
+        f_lo[f_lo > 0.0] <= price_tolerance[f_lo > 0.0], UNDETERMINED, BELOW_INTRINSIC
+    )
     f_hi = f(everyone, hi)
     for _ in range(8):  # widen the bracket where the European IV was not an upper bound
         short = np.flatnonzero((f_hi < 0.0) & (hi < _SIGMA_CAP))
@@ -158,3 +174,22 @@ def _illinois(
         active = active[~done]
     codes[active] = NO_CONVERGENCE
     return root, codes
+
+
+def iv_and_greeks(
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    tolerance: ArrayLike | None = None,
+) -> dict[str, FloatArray | NDArray[np.int8]]:
+    """American IV, its status codes and the greeks at it (keys as the European version)."""
+    from wheelflow.pricing.american.bjerksund_stensland import american_greeks
+
+    sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call, tolerance)
+    out: dict[str, FloatArray | NDArray[np.int8]] = {"iv": sigma, "status": codes}
+    out.update(american_greeks(spot, strike, t, r, q, sigma, is_call))
+    return out

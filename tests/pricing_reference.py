@@ -1,4 +1,6 @@
-"""Cox-Ross-Rubinstein binomial tree for American options: the slow, trusted reference.
+"""Test and benchmark helpers: a binomial tree for American options, random contracts.
+
+The Cox-Ross-Rubinstein tree is the slow, trusted reference.
 
 Vectorized over contracts; the Python loop runs over time steps (O(steps^2) work per contract),
 so it is for tests and spot checks, not for whole chains. Error at 2000 steps is below 1e-4 of the
@@ -49,3 +51,22 @@ def binomial_price(
         )
         values = np.maximum(cont, sign[:, None] * (prices - k[:, None]))
     return values[:, 0].reshape(shape)
+
+
+def random_contracts(n: int, seed: int, max_sigma: float = 3.0) -> dict[str, np.ndarray]:
+    """``n`` contracts: spot 1..500, K/S 0.5..2, t 1 day..2 years (years), r 0..8 %, q 0..5 %,
+    sigma 0.05..``max_sigma`` (log-uniform where the range spans decades), half calls.
+
+    Keys: spot, strike, t, r, q, sigma, is_call (bool). No prices: callers choose the model.
+    """
+    rng = np.random.default_rng(seed)
+    spot = np.exp(rng.uniform(0.0, np.log(500.0), n))
+    return {
+        "spot": spot,
+        "strike": spot * np.exp(rng.uniform(np.log(0.5), np.log(2.0), n)),
+        "t": np.exp(rng.uniform(np.log(1 / 365), np.log(2.0), n)),
+        "r": rng.uniform(0.0, 0.08, n),
+        "q": rng.uniform(0.0, 0.05, n),
+        "sigma": np.exp(rng.uniform(np.log(0.05), np.log(max_sigma), n)),
+        "is_call": rng.random(n) < 0.5,
+    }

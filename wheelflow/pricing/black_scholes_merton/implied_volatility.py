@@ -1,15 +1,16 @@
 """European implied volatility and greeks over whole option chains (vectorized, chunked).
 
-Units as in :mod:`wheelflow.pricing.black_scholes`: ``price`` in currency per share, ``t`` in
-years, rates continuously compounded, the result ``sigma`` annualised. Every contract gets a
-status code (see :data:`STATUS_NAMES`); the functions never raise on bad data and never warn.
+Units as in :mod:`wheelflow.pricing.black_scholes_merton.pricing`: ``price`` in currency per
+share, ``t`` in years, rates continuously compounded, the result ``sigma`` annualised. Every
+contract gets a status code (:class:`wheelflow.pricing.status.IVStatus`); the functions never
+raise on bad data and never warn.
 
 Method (per chunk of ``CHUNK`` contracts, so the temporaries stay in cache): normalise each quote
 to an out-of-the-money Black call (Jaeckel 2015), guess the total volatility from a table, take one
 fourth-order Householder step, then evaluate the normal CDFs once more at the result. That last
 evaluation both verifies convergence (Newton distance below 1e-9 relative) and yields the
 greeks; the rare contracts that fail the check get more steps and, failing that, bisection
-(:mod:`wheelflow.pricing.normalised`).
+(:mod:`wheelflow.pricing.black_scholes_merton.normalised`).
 
 Accuracy (tests/unit/test_pricing_iv.py; figures from a 20,000-contract run of the same grid:
 spot 1..500, K/S 0.5..2, t 1 day..2 years, sigma 0.05..3, q 0..5 %, r 0..8 %): max
@@ -20,72 +21,21 @@ vollib's analytical greeks. Speed: see bench/pricing.py.
 
 from __future__ import annotations
 
-from enum import IntEnum
-from typing import Literal, overload
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from wheelflow.pricing import normalised
 from wheelflow.pricing._inputs import BoolArray, FloatArray, as_call_flags, as_float
-from wheelflow.pricing.black_scholes import GREEK_NAMES
+from wheelflow.pricing.black_scholes_merton import normalised
+from wheelflow.pricing.black_scholes_merton.pricing import GREEK_NAMES
+from wheelflow.pricing.status import IVStatus
 
-
-class IVStatus(IntEnum):
-    """Why a contract has (or lacks) an implied volatility; stored as int8 codes."""
-
-    OK = 0  # solved (sigma 0 when the price equals the intrinsic value)
-    BELOW_INTRINSIC = 1  # price below the intrinsic value of the forward
-    ABOVE_UPPER_BOUND = 2  # price at or above the no-arbitrage bound (S e^{-qt} / K e^{-rt})
-    EXPIRED = 3  # t <= 0
-    BAD_INPUT = 4  # non-finite input, spot or strike <= 0, negative price
-    NO_CONVERGENCE = 5  # the solver did not settle (not seen in testing)
-
-
-STATUS_NAMES = tuple(status.name.lower() for status in IVStatus)
-OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE = (
+OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, EXPIRED, BAD_INPUT, NO_CONVERGENCE, UNDETERMINED = (
     int(status) for status in IVStatus
 )
 CHUNK = 1 << 15
 _VERIFIED_RELATIVE_DISTANCE = 1e-9
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
-_STATUS_ARRAY = np.array(STATUS_NAMES)
-
-
-def status_names(codes: ArrayLike) -> NDArray[np.str_]:
-    """Map int8 status codes to their names ("ok", "below_intrinsic", ...)."""
-    return _STATUS_ARRAY[np.asarray(codes, dtype=np.intp)]
-
-
-@overload
-def implied_volatility(
-    price: ArrayLike,
-    spot: ArrayLike,
-    strike: ArrayLike,
-    t: ArrayLike,
-    r: ArrayLike,
-    q: ArrayLike,
-    is_call: ArrayLike,
-    exercise: str = ...,
-    *,
-    return_status: Literal[False] = ...,
-) -> FloatArray: ...
-
-
-@overload
-def implied_volatility(
-    price: ArrayLike,
-    spot: ArrayLike,
-    strike: ArrayLike,
-    t: ArrayLike,
-    r: ArrayLike,
-    q: ArrayLike,
-    is_call: ArrayLike,
-    exercise: str = ...,
-    *,
-    return_status: Literal[True],
-) -> tuple[FloatArray, NDArray[np.str_]]: ...
 
 
 def implied_volatility(
@@ -96,43 +46,19 @@ def implied_volatility(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
-    exercise: str = "european",
-    *,
-    return_status: bool = False,
-) -> FloatArray | tuple[FloatArray, NDArray[np.str_]]:
-    """Annualised implied volatility per contract; NaN where no volatility fits the price.
+    tolerance: ArrayLike | None = None,
+) -> tuple[FloatArray, NDArray[np.int8]]:
+    """European implied volatility and its int8 :class:`IVStatus` code per contract.
 
-    With ``return_status=True`` returns ``(sigma, status)`` where status holds one of
-    :data:`STATUS_NAMES` per contract. ``exercise="american"`` inverts the
-    Bjerksund-Stensland (2002) price instead (see :mod:`wheelflow.pricing.american_iv`).
+    Sigma is NaN where the status is not OK; a price equal to the forward's intrinsic value
+    gives sigma 0 (status OK). A price below the discounted intrinsic value of the forward by at
+    most ``tolerance`` (currency, e.g. half the bid-ask spread) is UNDETERMINED; further below,
+    BELOW_INTRINSIC (bad data).
     """
-    if exercise == "american":
-        from wheelflow.pricing.american_iv import american_implied_volatility
-
-        sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
-    elif exercise == "european":
-        sigma, codes, _ = _solve(price, spot, strike, t, r, q, is_call, with_greeks=False)
-    else:
-        raise ValueError(f"exercise must be 'european' or 'american', got {exercise!r}")
-    if return_status:
-        return sigma, status_names(codes)
-    return sigma
-
-
-def implied_volatility_status(
-    price: ArrayLike,
-    spot: ArrayLike,
-    strike: ArrayLike,
-    t: ArrayLike,
-    r: ArrayLike,
-    q: ArrayLike,
-    is_call: ArrayLike,
-    exercise: str = "european",
-) -> NDArray[np.str_]:
-    """Why each contract has (or lacks) an implied volatility: one of :data:`STATUS_NAMES`."""
-    result = implied_volatility(price, spot, strike, t, r, q, is_call, exercise, return_status=True)
-    assert isinstance(result, tuple)
-    return result[1]
+    sigma, codes, _ = _solve(price, spot, strike, t, r, q, is_call, with_greeks=False)
+    if tolerance is not None:
+        mark_undetermined(codes, price, spot, strike, t, r, q, is_call, tolerance)
+    return sigma, codes
 
 
 def iv_and_greeks(
@@ -143,35 +69,53 @@ def iv_and_greeks(
     r: ArrayLike,
     q: ArrayLike,
     is_call: ArrayLike,
-    exercise: str = "european",
-) -> dict[str, NDArray[np.float64] | NDArray[np.int8]]:
+    tolerance: ArrayLike | None = None,
+) -> dict[str, FloatArray | NDArray[np.int8]]:
     """European implied volatility, its status and the BSM greeks at it, in one pass.
 
-    Keys: ``iv`` (annualised), ``status`` (int8 :class:`IVStatus` codes; names via
-    :func:`status_names`, kept as codes because mapping a million strings costs more than the
-    greeks), ``delta``, ``gamma``, ``theta`` (per calendar
-    day), ``vega`` and ``rho`` (per 1 percentage point) as in
-    :func:`wheelflow.pricing.black_scholes.greeks`. Greeks are NaN where the status is not "ok".
-    ``exercise="american"``: Bjerksund-Stensland IV and finite-difference greeks
-    (:mod:`wheelflow.pricing.american`): ~13,000 contracts/s, some 200 times slower than the
-    European path.
+    Keys: ``iv`` (annualised), ``status`` (int8 :class:`IVStatus` codes), ``delta``, ``gamma``,
+    ``theta`` (per calendar day), ``vega`` and ``rho`` (per 1 percentage point) as in
+    :func:`wheelflow.pricing.black_scholes_merton.greeks`. Greeks are NaN where the status is
+    not OK. ``tolerance`` as in :func:`implied_volatility`.
     """
-    if exercise == "american":
-        from wheelflow.pricing.american import american_greeks
-        from wheelflow.pricing.american_iv import american_implied_volatility
-
-        sigma, codes = american_implied_volatility(price, spot, strike, t, r, q, is_call)
-        greeks = american_greeks(spot, strike, t, r, q, sigma, is_call)
-    elif exercise == "european":
-        sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
-    else:
-        raise ValueError(f"exercise must be 'european' or 'american', got {exercise!r}")
-    out: dict[str, NDArray[np.float64] | NDArray[np.int8]] = {
-        "iv": sigma,
-        "status": codes,
-    }
+    sigma, codes, greeks = _solve(price, spot, strike, t, r, q, is_call, with_greeks=True)
+    if tolerance is not None:
+        mark_undetermined(codes, price, spot, strike, t, r, q, is_call, tolerance)
+    out: dict[str, FloatArray | NDArray[np.int8]] = {"iv": sigma, "status": codes}
     out.update(greeks)
     return out
+
+
+def mark_undetermined(
+    codes: NDArray[np.int8],
+    price: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    is_call: ArrayLike,
+    tolerance: ArrayLike,
+) -> None:
+    """BELOW_INTRINSIC -> UNDETERMINED in place where the price is below the discounted
+    intrinsic value of the forward by no more than ``tolerance`` (only those lanes are
+    recomputed: the clean path pays nothing)."""
+    below = np.flatnonzero(codes.reshape(-1) == BELOW_INTRINSIC)
+    if not below.size:
+        return
+    arrays = np.broadcast_arrays(
+        *(as_float(a) for a in (price, spot, strike, t, r, q, tolerance)),
+        as_call_flags(is_call),
+        codes,
+    )
+    p, s, k, tt, rr, qq, tol = (a.reshape(-1)[below] for a in arrays[:7])
+    call = arrays[7].reshape(-1)[below]
+    with np.errstate(all="ignore"):
+        discount = np.exp(-rr * tt)
+        forward = s * np.exp((rr - qq) * tt)
+        intrinsic = discount * np.maximum(np.where(call, forward - k, k - forward), 0.0)
+        near = p >= intrinsic - np.maximum(tol, 0.0)
+    codes.reshape(-1)[below[near]] = UNDETERMINED  # a view: codes is contiguous
 
 
 def _solve(

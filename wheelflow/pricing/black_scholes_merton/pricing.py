@@ -26,21 +26,13 @@ def price(
     q: ArrayLike,
     sigma: ArrayLike,
     is_call: ArrayLike,
-    exercise: str = "european",
 ) -> FloatArray:
     """Option price per share in currency (arrays broadcast).
 
-    European: Black-Scholes-Merton with continuous dividend yield (Haug 2007, eq. 1.8).
-    American: see :func:`wheelflow.pricing.american.american_price`.
+    Black-Scholes-Merton with continuous dividend yield (Haug 2007, eq. 1.8).
     ``t == 0`` or ``sigma == 0`` gives the discounted forward intrinsic value; negative ``t`` or
     ``sigma``, non-positive ``spot``/``strike`` and non-finite inputs give NaN. Never warns.
     """
-    if exercise == "american":
-        from wheelflow.pricing.american import american_price
-
-        return american_price(spot, strike, t, r, q, sigma, is_call)
-    if exercise != "european":
-        raise ValueError(f"exercise must be 'european' or 'american', got {exercise!r}")
     s, k, tt, rr, qq, vol = (as_float(a) for a in (spot, strike, t, r, q, sigma))
     call = as_call_flags(is_call)
     with np.errstate(all="ignore"):
@@ -96,7 +88,7 @@ def _greeks_from_d1(
     d1: FloatArray,
     sqrt_t: FloatArray,
 ) -> dict[str, FloatArray]:
-    """Greeks given d1 (shared by :func:`greeks` and the IV solver). Caller sets errstate."""
+    """Greeks given d1 (see :func:`greeks`). Caller sets errstate."""
     sign = np.where(call, 1.0, -1.0)
     total_vol = vol * sqrt_t
     d2 = d1 - total_vol
