@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from flows.stages import fetch_chains_flow
+from tests.tradier_fake import FakeTradier
 from wheelflow.errors import ProviderError
 from wheelflow.providers.base import ChainFetch
 from wheelflow.providers.http import ProviderHTTPError, ProviderUnreachable, retry_whole_batch
@@ -30,15 +31,23 @@ HTTP_RETRIES = 2
 TASK_RETRIES = 3
 
 
+MARKET = SyntheticMarket(as_of=DAY, universe_size=5)
+SYMBOL = MARKET.symbols[0]
+EXPIRATIONS = "/v1/markets/options/expirations"
+
+
 class CountingTradier:
-    """Answers every options call with one response; counts the calls per path."""
+    """A fake Tradier whose options calls all get one response; counts those calls."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
+        self.server = FakeTradier(MARKET, max_days=30)
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if "/options/" not in request.url.path:
+            return self.server(request)  # quotes answer normally
         with self.lock:
             self.calls[request.url.path] = self.calls.get(request.url.path, 0) + 1
         return httpx.Response(
@@ -75,19 +84,27 @@ def tradier(server: CountingTradier) -> TradierMarketData:
         provider_retry_delay_seconds=0.0,
         provider_requests_per_second=1000.0,
     )
-    return TradierMarketData.from_settings(settings, httpx.MockTransport(server))
+    return TradierMarketData.from_settings(
+        settings, httpx.MockTransport(server), clock=MARKET.snapshot_time
+    )
 
 
 def url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def fetch_chains(server: CountingTradier, engine: Engine) -> object:
+    return fetch_chains_flow(provider=tradier(server), symbols=[SYMBOL], database_url=url(engine))
+
+
 def test_a_5xx_is_retried_by_the_http_layer_only(sqlite_engine: Engine) -> None:
     server = CountingTradier(httpx.Response(503, text="down"))
     with pytest.raises(ProviderError, match="HTTP 503"):
-        fetch_chains_flow(provider=tradier(server), symbols=["F"], database_url=url(sqlite_engine))
+        fetch_chains_flow(
+            provider=tradier(server), symbols=[SYMBOL], database_url=url(sqlite_engine)
+        )
     # 1 + HTTP_RETRIES requests, and no task re-run multiplying them.
-    assert server.calls == {"/v1/markets/options/expirations": 1 + HTTP_RETRIES}
+    assert server.calls == {EXPIRATIONS: 1 + HTTP_RETRIES}
 
 
 def test_a_429_honours_retry_after_and_is_retried_by_the_http_layer_only(
@@ -95,36 +112,44 @@ def test_a_429_honours_retry_after_and_is_retried_by_the_http_layer_only(
 ) -> None:
     server = CountingTradier(httpx.Response(429, headers={"Retry-After": "0"}, text="slow"))
     with pytest.raises(ProviderError, match="HTTP 429"):
-        fetch_chains_flow(provider=tradier(server), symbols=["F"], database_url=url(sqlite_engine))
-    assert server.calls == {"/v1/markets/options/expirations": 1 + HTTP_RETRIES}
+        fetch_chains_flow(
+            provider=tradier(server), symbols=[SYMBOL], database_url=url(sqlite_engine)
+        )
+    assert server.calls == {EXPIRATIONS: 1 + HTTP_RETRIES}
 
 
 def test_rejected_credentials_are_tried_once_and_never_retried(sqlite_engine: Engine) -> None:
     server = CountingTradier(httpx.Response(401, text="Invalid Access Token"))
     with pytest.raises(ProviderError, match="WHEELFLOW_TRADIER_TOKEN"):
-        fetch_chains_flow(provider=tradier(server), symbols=["F"], database_url=url(sqlite_engine))
-    assert server.calls == {"/v1/markets/options/expirations": 1}
+        fetch_chains_flow(
+            provider=tradier(server), symbols=[SYMBOL], database_url=url(sqlite_engine)
+        )
+    assert server.calls == {EXPIRATIONS: 1}
 
 
 def test_a_client_error_other_than_408_and_429_is_tried_once(sqlite_engine: Engine) -> None:
     server = CountingTradier(httpx.Response(400, text="bad symbol"))
     with pytest.raises(ProviderError, match="HTTP 400"):
-        fetch_chains_flow(provider=tradier(server), symbols=["F"], database_url=url(sqlite_engine))
-    assert server.calls == {"/v1/markets/options/expirations": 1}
+        fetch_chains_flow(
+            provider=tradier(server), symbols=[SYMBOL], database_url=url(sqlite_engine)
+        )
+    assert server.calls == {EXPIRATIONS: 1}
 
 
 def test_a_408_is_retried_by_the_http_layer(sqlite_engine: Engine) -> None:
     server = CountingTradier(httpx.Response(408, text="request timeout"))
     with pytest.raises(ProviderError, match="HTTP 408"):
-        fetch_chains_flow(provider=tradier(server), symbols=["F"], database_url=url(sqlite_engine))
-    assert server.calls == {"/v1/markets/options/expirations": 1 + HTTP_RETRIES}
+        fetch_chains_flow(
+            provider=tradier(server), symbols=[SYMBOL], database_url=url(sqlite_engine)
+        )
+    assert server.calls == {EXPIRATIONS: 1 + HTTP_RETRIES}
 
 
 def test_a_whole_batch_failure_the_http_layer_cannot_see_is_retried_by_the_task(
     sqlite_engine: Engine,
 ) -> None:
     market = BatchFailingMarket(failures=TASK_RETRIES, as_of=DAY)
-    summary = fetch_chains_flow(provider=market, symbols=["F"], database_url=url(sqlite_engine))
+    summary = fetch_chains_flow(provider=market, symbols=[SYMBOL], database_url=url(sqlite_engine))
     assert market.calls == 1 + TASK_RETRIES
     assert summary["contracts"] > 0
 
@@ -132,7 +157,7 @@ def test_a_whole_batch_failure_the_http_layer_cannot_see_is_retried_by_the_task(
 def test_the_task_gives_up_after_its_own_retries(sqlite_engine: Engine) -> None:
     market = BatchFailingMarket(failures=100, as_of=DAY)
     with pytest.raises(ProviderError, match="session expired mid-batch"):
-        fetch_chains_flow(provider=market, symbols=["F"], database_url=url(sqlite_engine))
+        fetch_chains_flow(provider=market, symbols=[SYMBOL], database_url=url(sqlite_engine))
     assert market.calls == 1 + TASK_RETRIES
 
 

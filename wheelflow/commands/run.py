@@ -118,7 +118,7 @@ def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int)
     )
     failures: dict[str, str] = summary.get("fetch_failures") or {}
     if failures:
-        console.print(Text(fetch_failure_line(failures), style="yellow"))
+        console.print(Text(fetch_failure_line(failures), style="yellow"), soft_wrap=True)
     for strategy, title in (("csp", "Cash-secured puts"), ("cc", "Covered calls")):
         table = Table(title=f"Top {title}", title_justify="left")
         keep = [i for i, (col, _, _) in enumerate(TOP_COLUMNS) if col in CLI_COLUMNS]
