@@ -14,7 +14,6 @@ from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
@@ -25,6 +24,11 @@ from sqlalchemy import Engine
 from api.auth import WheelflowAuthMiddleware
 from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
+from api.controllers.alerting import (
+    AlertmanagerController,
+    DeliveryController,
+    SubscriptionController,
+)
 from api.controllers.market import MarketController
 from api.controllers.operations import OperationsController
 from api.controllers.portfolio import PortfolioController
@@ -32,6 +36,8 @@ from api.controllers.session import SessionController
 from api.controllers.system import SystemController
 from api.controllers.webhooks import WebhookController
 from api.errors import EXCEPTION_HANDLERS
+from api.headers import security_headers_hook
+from api.request_checks import check_request
 from wheelflow import __version__
 from wheelflow.db import ensure_schema, make_engine
 from wheelflow.security import load_or_create_jwt_secret
@@ -44,6 +50,8 @@ RATE_LIMITED = {
     "/auth/login": "login",
     "/auth/refresh": "login",
     "/webhooks/tradingview": "webhook",
+    "/webhooks/alertmanager": "webhook",
+    "/me/subscriptions/test": "webhook",
 }
 
 
@@ -74,17 +82,6 @@ def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
         identifier_for_request=lambda request: f"{group}:{get_remote_address(request)}",
         store=f"rate_limit_{group}",
     ).middleware
-
-
-async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
-    """PostgreSQL text cannot hold NUL: a NUL in the path or query is a 400, never a 500."""
-    if "\x00" in request.url.path or "%00" in request.scope.get("query_string", b"").decode(
-        "latin-1"
-    ):
-        raise ValidationException(
-            "NUL characters are not allowed in the path or query",
-            extra=[{"key": "path/query", "message": "contains a NUL character"}],
-        )
 
 
 def create_app(
@@ -157,6 +154,9 @@ def create_app(
             PortfolioController,
             OperationsController,
             WebhookController,
+            SubscriptionController,
+            DeliveryController,
+            AlertmanagerController,
         ],
         state=state,
         dependencies={
@@ -169,7 +169,8 @@ def create_app(
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_nul_characters,
+        before_request=check_request,
+        before_send=[security_headers_hook(settings)],
         cors_config=CORSConfig(allow_origins=settings.cors_origins)
         if settings.cors_origins
         else None,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,20 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the form SQLAlchemy's SQLite DateTime stores
 
 
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file (password hashes, tokens) readable by its owner only: 0600 in a
+    0700 directory when we create them. SQLite gives its -wal/-shm files the same mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and "://" not in path:
+            _create_private_file(Path(path))
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

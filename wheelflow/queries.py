@@ -422,15 +422,40 @@ def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any
 
 
 def record_price_alert(
-    conn: Connection, ticker: str, price: float, *, source: str, payload: dict[str, Any]
+    conn: Connection,
+    ticker: str,
+    price: float,
+    *,
+    source: str,
+    payload: dict[str, Any],
+    dedup_window: dt.timedelta = dt.timedelta(minutes=1),
+    now: dt.datetime | None = None,
 ) -> tuple[int, bool]:
-    """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?)."""
-    now = utcnow()
-    dedup_key = f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}"
+    """Store a price alert unless the same source, ticker and price came within
+    ``dedup_window`` (a replay): (alert id, created?). A zero window stores every alert."""
+    now = now or utcnow()
     t = _table(Alert)
-    existing = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar()
-    if existing is not None:
-        return int(existing), False
+    same = f"{source}:{ticker}:{price:.6g}:"
+    window = dedup_window.total_seconds()
+    # The bucket makes concurrent identical alerts meet on the unique dedup_key; the look-back
+    # finds a replay from the previous bucket too.
+    if window > 0:
+        dedup_key = f"{same}{int(now.replace(tzinfo=dt.UTC).timestamp() // window)}"
+        existing = conn.execute(
+            select(t.c.id)
+            .where(
+                t.c.kind == "price_alert",
+                t.c.symbol == ticker,
+                t.c.dedup_key.startswith(same, autoescape=True),
+                t.c.created_at >= now - dedup_window,
+            )
+            .order_by(t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if existing is not None:
+            return int(existing), False
+    else:
+        dedup_key = f"{same}{now:%Y%m%d%H%M%S%f}"
     try:
         with conn.begin_nested():
             result = conn.execute(

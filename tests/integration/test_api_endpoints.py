@@ -177,8 +177,8 @@ def test_cycles_derived_from_positions_group_legs_by_cycle_id(seeded):
     assert cycles["symbol:MSFT"]["legs"] == 1
 
 
-def test_risk_lists_checks_and_breaches_of_latest_snapshot(client, as_role):
-    body = client.get("/risk", headers=as_role["viewer"]).json()
+def test_risk_lists_checks_and_breaches_of_latest_snapshot_to_traders(client, as_role):
+    body = client.get("/risk", headers=as_role["trader"]).json()
     assert body["passed"] is False
     assert [b["check_name"] for b in body["breaches"]] == ["max_symbol_weight"]
     assert len(body["checks"]) == 2
