@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
     alert_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     alert_send_concurrency: int = Field(default=16, ge=1, le=256)
+    alert_dispatch_seconds: float = Field(default=5.0, ge=0, le=3600)  # API's dispatcher; 0 off
     amqp_url: SecretStr = SecretStr("")  # amqp://user:pass@host:5672/ ; empty: in process
     amqp_exchange: str = Field(default="wheelflow.alerts", min_length=1, max_length=200)
     amqp_queue: str = Field(default="wheelflow.notify", min_length=1, max_length=200)

@@ -47,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     console = Console(width=None if Console().is_terminal else 120)
     settings = get_settings()
+    engine_for(settings.resolved_database_url)  # an unreachable database: one line, before Prefect
     configure_prefect_home(settings)
     provider = provider_from_settings(settings)
     if args.date is not None:
