@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from prefect import task
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
@@ -13,7 +15,10 @@ from wheelflow.settings import get_settings
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
-def publish_artifacts(run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame) -> None:
+def publish_artifacts(
+    run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame, data_dir: Path | None = None
+) -> None:
+    """Rankings and risk check tables, and the run's risk report and chart when written."""
     create_markdown_artifact(
         key="top-opportunities",
         markdown=f"# Top wheel opportunities, run {run_id}\n\n" + rankings_markdown(rankings),
@@ -24,7 +29,7 @@ def publish_artifacts(run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame)
         markdown=f"# Risk summary, run {run_id}\n\n" + risk_markdown(checks),
         description="Portfolio risk checks and breaches of the latest run",
     )
-    markdown, chart = risk_report_paths(get_settings().data_dir, run_id)
+    markdown, chart = risk_report_paths(data_dir or get_settings().data_dir, run_id)
     if markdown.exists():
         create_markdown_artifact(
             key="risk-report",

@@ -123,5 +123,7 @@ def prefect_steps(settings: Settings) -> PipelineSteps:
         rank=rank_opportunities,
         check_risk=check_risk,
         raise_alerts=raise_alerts,
-        publish=lambda ctx, rankings, checks: publish_artifacts(ctx.run_id, rankings, checks),
+        publish=lambda ctx, rankings, checks: publish_artifacts(
+            ctx.run_id, rankings, checks, ctx.settings.data_dir
+        ),
     )
