@@ -66,8 +66,18 @@ def _alerts(n: int) -> list[dict]:
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     heartbeat = str(log.with_suffix(".alive"))
     return subprocess.Popen(
-        [sys.executable, "-m", "wheelflow", "notify", "--sweep-seconds", "0.5", "--batch", "5"]
-        + ["--heartbeat", heartbeat],
+        [
+            sys.executable,
+            "-m",
+            "wheelflow",
+            "notify",
+            "--sweep-seconds",
+            "0.5",
+            "--batch",
+            "5",
+            "--heartbeat",
+            heartbeat,
+        ],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
