@@ -182,3 +182,19 @@ def operations_alerts(alerts: Iterable[dict[str, Any]], now: dt.datetime) -> lis
             )
         )
     return out
+
+
+def run_failed_alert(
+    run_id: str, attempt: int, snapshot_at: dt.datetime, error: str | None
+) -> dict[str, Any]:
+    """A pipeline run ended failed: one critical alert per run attempt, naming the cause."""
+    return make_alert(
+        f"run_failed:{run_id}:{attempt}",
+        snapshot_at,
+        "pipeline_failed",
+        "critical",
+        None,
+        f"Pipeline run {run_id} failed",
+        error or "the run ended failed",
+        {"run_id": run_id, "attempt": attempt},
+    )
