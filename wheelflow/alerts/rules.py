@@ -198,3 +198,24 @@ def run_failed_alert(
         error or "the run ended failed",
         {"run_id": run_id, "attempt": attempt},
     )
+
+
+def stalled_run_alerts(
+    runs: Iterable[tuple[str, dt.datetime, int]], now: dt.datetime, minutes: int
+) -> list[dict[str, Any]]:
+    """Runs still ``running`` (run_id, started_at, attempt) ``minutes`` after they started."""
+    return [
+        make_alert(
+            f"run_stalled:{run_id}:{attempt}",
+            now,
+            "pipeline_stalled",
+            "critical",
+            None,
+            f"Pipeline run {run_id} stalled",
+            f"running since {started:%Y-%m-%d %H:%M} UTC "
+            f"({(now - started).total_seconds() / 60:.0f} minutes, limit {minutes})",
+            {"run_id": run_id, "attempt": attempt},
+        )
+        for run_id, started, attempt in runs
+        if (now - started).total_seconds() >= minutes * 60
+    ]
