@@ -19,10 +19,12 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
 from sqlalchemy import Engine
 
-from api.auth import WheelflowAuthMiddleware
+from api.alert_dispatch import OutboxDispatcher
+from api.auth import PUBLIC, WheelflowAuthMiddleware
 from api.cache import SharedStaleWhileRevalidate, StaleWhileRevalidate
 from api.controllers.admin import AdminController
 from api.controllers.alerting import (
@@ -105,6 +107,19 @@ def _rate_limit_stores(settings: Settings) -> dict[str, Store]:
     }
 
 
+class MetricsController(PrometheusController):
+    """``GET /metrics``: the API's request counters and latencies (prometheus_client's registry),
+    public like /health so that Prometheus scrapes it without a token."""
+
+    path = "/metrics"
+    opt = PUBLIC
+    include_in_schema = False
+
+
+# Request count, duration and in-flight gauges per method, path template and status.
+PROMETHEUS = PrometheusConfig(app_name="wheelflow-api", prefix="wheelflow_api", group_path=True)
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -153,12 +168,16 @@ def create_app(
     def provide_reader() -> Engine:
         return reader
 
+    dispatcher = OutboxDispatcher(engine, settings)
+
     def on_startup() -> None:
         if own_engine:
             ensure_schema(engine)
         passwords.dummy_hash()  # once, before the first login (constant-time unknown users)
+        dispatcher.start()
 
     def on_shutdown() -> None:
+        dispatcher.stop()
         if own_engine:
             engine.dispose()
 
@@ -190,6 +209,7 @@ def create_app(
             SubscriptionController,
             DeliveryController,
             AlertmanagerController,
+            MetricsController,
         ],
         state=state,
         dependencies={
@@ -197,6 +217,7 @@ def create_app(
             "reader": Provide(provide_reader, sync_to_thread=False),
         },
         middleware=[
+            PROMETHEUS.middleware,
             _rate_limit("login", settings.login_rate_per_minute),
             _rate_limit("webhook", settings.webhook_rate_per_minute),
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),

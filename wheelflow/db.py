@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,29 +31,26 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.registry  # noqa: F401  (every table on Base.metadata)
 from models.tables import Base
+from wheelflow.dbcheck import (
+    CONNECT_TIMEOUT_SECONDS,
+    DatabaseUnavailable,
+    describe_failure,
+    sqlite_file,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the form SQLAlchemy's SQLite DateTime stores
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the SQLite file (password hashes, tokens) readable by its owner only: 0600 in a
-    0700 directory when we create them. SQLite gives its -wal/-shm files the same mode."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
-        if path and path != ":memory:" and "://" not in path:
-            _create_private_file(Path(path))
+        sqlite_file(url)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -66,7 +62,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+def check_reachable(engine: Engine) -> None:
+    """Open one connection now, or raise :class:`DatabaseUnavailable` with one clear line."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        url = engine.url.render_as_string(hide_password=False)
+        raise DatabaseUnavailable(describe_failure(url, exc)) from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -107,6 +120,7 @@ def ensure_schema(engine: Engine) -> None:
     """Migrate the database to the latest schema (idempotent, cheap when already current)."""
     from alembic.script import ScriptDirectory
 
+    check_reachable(engine)  # one clear line, before Alembic opens its own connection
     heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
     if current_revisions(engine) != heads:
         upgrade(engine.url.render_as_string(hide_password=False))

@@ -51,8 +51,13 @@ class Settings(BaseSettings):
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    # Two retry layers, one per kind of fault: the HTTP client retries each request's transient
+    # faults (timeouts, connection errors, 5xx, 408, 429); a Prefect task retries a whole batch
+    # only for what that layer cannot see (wheelflow.providers.http.retry_whole_batch).
     provider_retries: int = Field(default=3, ge=0, le=20)
     provider_retry_delay_seconds: float = Field(default=1.0, ge=0, le=300)
+    task_retries: int = Field(default=1, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(default=10.0, ge=0, le=600)
     provider_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
     live_trading: bool = False
     account_cash: float = Field(default=100_000.0, ge=0)
@@ -114,6 +119,7 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
     alert_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     alert_send_concurrency: int = Field(default=16, ge=1, le=256)
+    alert_dispatch_seconds: float = Field(default=5.0, ge=0, le=3600)  # API's dispatcher; 0 off
     amqp_url: SecretStr = SecretStr("")  # amqp://user:pass@host:5672/ ; empty: in process
     amqp_exchange: str = Field(default="wheelflow.alerts", min_length=1, max_length=200)
     amqp_queue: str = Field(default="wheelflow.notify", min_length=1, max_length=200)

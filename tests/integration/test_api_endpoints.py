@@ -36,6 +36,15 @@ def test_health_answers_without_authentication(client):
     assert client.get("/health").json() == {"status": "ok"}
 
 
+def test_metrics_serve_request_counters_to_prometheus_without_authentication(client):
+    client.get("/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "wheelflow_api_requests_total{" in response.text
+    assert 'path="/health"' in response.text
+
+
 def test_ready_reports_database_and_last_run_age(client):
     body = client.get("/ready").json()
     assert body["database"] == "ok"

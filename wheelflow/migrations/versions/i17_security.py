@@ -2,7 +2,7 @@
 audit log, teams and account owners
 
 Revision ID: i17_security
-Revises: i15_alert_delivery
+Revises: i15_alert_rules
 Create Date: 2026-12-02 05:00:00
 
 Existing usernames that differ only in case cannot all stay: the oldest keeps its name, the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i17_security"
-down_revision: str | Sequence[str] | None = "i15_alert_delivery"
+down_revision: str | Sequence[str] | None = "i15_alert_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
