@@ -1,7 +1,7 @@
 """risk service: risk_reports, risk_scenarios; risk_checks gets account and scope
 
 Revision ID: i14_risk
-Revises: i15_alert_rules
+Revises: i17_security
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i14_risk"
-down_revision: str | Sequence[str] | None = "i15_alert_rules"
+down_revision: str | Sequence[str] | None = "i17_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
