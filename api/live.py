@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "events"
 AUTH_TIMEOUT_SECONDS = 10.0
 CLOSE_UNAUTHORIZED = 4401
-_CLAIM_PREFIX = "wheelflow:live:event:"
 
 Publish = Callable[[dict[str, Any], str], Awaitable[None]]
 
@@ -59,7 +58,8 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
         from redis.asyncio import Redis
 
         return RedisChannelsPubSubBackend(
-            redis=Redis.from_url(settings.redis_url), key_prefix="WHEELFLOW_CHANNELS"
+            redis=Redis.from_url(settings.redis_url),
+            key_prefix=f"{settings.redis_key_prefix}channels",
         )
     return MemoryChannelsBackend()
 
@@ -80,7 +80,7 @@ def make_publisher(settings: Settings, channels: ChannelsPlugin) -> Publish:
 
     async def publish_once(event: dict[str, Any], key: str) -> None:
         # every watcher sees a change within one poll: a minute-long claim is plenty
-        if await redis.set(_CLAIM_PREFIX + key, 1, nx=True, ex=60):
+        if await redis.set(f"{settings.redis_key_prefix}live:{key}", 1, nx=True, ex=60):
             channels.publish(event, CHANNEL)
 
     return publish_once

@@ -54,12 +54,19 @@ class Settings(BaseSettings):
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    # Two retry layers, one per kind of fault: the HTTP client retries each request's transient
+    # faults (timeouts, connection errors, 5xx, 408, 429); a Prefect task retries a whole batch
+    # only for what that layer cannot see (wheelflow.providers.http.retry_whole_batch).
     provider_retries: int = Field(default=3, ge=0, le=20)
     provider_retry_delay_seconds: float = Field(default=1.0, ge=0, le=300)
+    task_retries: int = Field(default=1, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(default=10.0, ge=0, le=600)
     provider_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
     live_trading: bool = False
     account_cash: float = Field(default=100_000.0, ge=0)
     seed_demo_positions: bool = True
+    # write each pipeline run's risk report (markdown) and chart (PNG) under <data_dir>/reports
+    risk_report_files: bool = True
     # API
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -74,6 +81,12 @@ class Settings(BaseSettings):
     # Addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded-allow-ips); empty: none, the client address is the TCP peer's.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Shared state of several API processes (limits, sessions, hot pages); empty: in-process.
+    redis_url: str = ""
+    redis_key_prefix: str = Field(default="wheelflow:", max_length=64)
+    session_cache_seconds: float = Field(default=5.0, ge=0.1, le=300)
+    login_account_failures: int = Field(default=10, ge=1, le=10_000)  # per account and window
+    login_account_window_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     password_min_length: int = Field(default=12, ge=12, le=1024)
     password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn score 0 (weakest) .. 4
     json_max_depth: int = Field(default=32, ge=2, le=1000)  # nesting of request bodies
@@ -83,8 +96,7 @@ class Settings(BaseSettings):
     content_security_policy: str = CONTENT_SECURITY_POLICY
     api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
-    # Dashboard: live events over Redis pub/sub when set (several API processes), else in memory
-    redis_url: str = ""
+    # Dashboard: live events go through Redis pub/sub when redis_url is set, else in memory
     live_poll_seconds: float = Field(default=0.5, ge=0, le=60)  # run/alert watcher; 0 off
     web_dist_dir: Path | None = None  # the built web app; default web/dist of the checkout
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
@@ -115,6 +127,7 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
     alert_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     alert_send_concurrency: int = Field(default=16, ge=1, le=256)
+    alert_dispatch_seconds: float = Field(default=5.0, ge=0, le=3600)  # API's dispatcher; 0 off
     amqp_url: SecretStr = SecretStr("")  # amqp://user:pass@host:5672/ ; empty: in process
     amqp_exchange: str = Field(default="wheelflow.alerts", min_length=1, max_length=200)
     amqp_queue: str = Field(default="wheelflow.notify", min_length=1, max_length=200)

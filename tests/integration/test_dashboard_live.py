@@ -202,3 +202,24 @@ def test_alert_timestamps_are_utc(engine, tmp_path):
             (event,) = _events(ws, 1)
         created = dt.datetime.fromisoformat(event["alert"]["created_at"]).replace(tzinfo=None)
         assert abs((created - before).total_seconds()) < 60
+
+
+def test_with_redis_a_finished_run_outdates_the_shared_rankings_pages(sqlite_engine, tmp_path):
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    _users(sqlite_engine)
+    prefix = f"wheelflow-test-{uuid.uuid4().hex[:8]}:"
+    with _app_client(
+        sqlite_engine, tmp_path, redis_url=url, redis_key_prefix=prefix, api_cache_seconds=3600
+    ) as client:
+        cache = client.app.state.rankings_cache
+        assert cache.remote  # the pages live in Redis, shared by the API processes
+        cache.get(("some", "page"), lambda: (b"{}", "application/json", ""))
+        assert cache.peek(("some", "page")) is not None
+        token = login(client, "viewer")["access_token"]
+        with client.websocket_connect("/live") as ws:
+            _authenticate(ws, token)
+            _start_run(sqlite_engine, "run-live-3")
+            _events(ws, 1)
+        assert cache.peek(("some", "page")) is None

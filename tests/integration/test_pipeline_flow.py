@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from flows.pipeline import wheel_pipeline
 from wheelflow.db import read_frame, table_counts
-from wheelflow.errors import DataQualityError, ProviderError
+from wheelflow.errors import DataQualityError
 from wheelflow.providers.base import ChainFetch
 from wheelflow.providers.synthetic import SyntheticMarket
 
@@ -33,21 +34,6 @@ def _url(engine: Engine) -> str:
 def _frame(engine: Engine, sql: str) -> pd.DataFrame:
     with engine.connect() as conn:
         return read_frame(conn, sql)
-
-
-class FlakyMarket(SyntheticMarket):
-    """Fails the first ``failures`` chain requests with a retryable provider error."""
-
-    def __init__(self, failures: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.failures = failures
-        self.calls = 0
-
-    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ProviderError("503 Service Unavailable", provider="flaky")
-        return super().option_chains(symbols)
 
 
 class CorruptingMarket(SyntheticMarket):
@@ -112,14 +98,6 @@ def test_rerunning_the_same_snapshot_changes_no_row_counts(engine: Engine) -> No
     )
     attempts = _frame(engine, "SELECT attempts FROM pipeline_runs")["attempts"]
     assert list(attempts) == [2]
-
-
-def test_provider_failing_twice_is_retried_to_success(engine: Engine) -> None:
-    market = FlakyMarket(failures=2, as_of=DAY)
-    summary = wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
-    assert market.calls == 3
-    assert summary["contracts"] > 0
-    assert _frame(engine, "SELECT status FROM pipeline_runs")["status"].iloc[0] == "completed"
 
 
 def test_corrupted_chain_rows_are_quarantined_and_never_stored(engine: Engine) -> None:
@@ -188,3 +166,42 @@ def test_run_publishes_top_opportunities_and_risk_artifacts(sqlite_engine: Engin
     assert f"run {summary['run_id']}" in bodies["top-opportunities"]
     assert "Cash-secured puts" in bodies["top-opportunities"]
     assert "collateral_utilization" in bodies["risk-summary"]
+
+
+def test_plain_and_prefect_steps_record_the_same_run(engine: Engine, tmp_path: Path) -> None:
+    from wheelflow.db import ensure_schema, make_engine
+    from wheelflow.pipeline import STAGE_KEYS, run_pipeline
+    from wheelflow.settings import get_settings
+    from wheelflow.strategy.config import load_strategy_config
+
+    market = SyntheticMarket(as_of=DAY)
+    wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    plain_engine = make_engine(f"sqlite:///{tmp_path / 'plain.sqlite'}")
+    ensure_schema(plain_engine)
+    try:
+        run_pipeline(plain_engine, market, load_strategy_config(), get_settings(), symbols=SYMBOLS)
+        runs = [_frame(e, "SELECT * FROM pipeline_runs").iloc[0] for e in (engine, plain_engine)]
+        rankings = [
+            _frame(e, "SELECT strategy, rank, occ_symbol FROM rankings ORDER BY strategy, rank")
+            for e in (engine, plain_engine)
+        ]
+    finally:
+        plain_engine.dispose()
+    flow_run, plain_run = (_json(r["stage_seconds"]) for r in runs)
+    assert set(flow_run) == set(plain_run) == set(STAGE_KEYS)
+    assert _json(runs[0]["details"]) == _json(runs[1]["details"])
+    assert set(_json(runs[0]["details"])) == {
+        "provider_retries",
+        "chain_failures",
+        "gate_failures",
+        "new_alerts",
+    }
+    for column in ("status", "n_underlyings", "n_contracts", "n_rankings"):
+        assert runs[0][column] == runs[1][column], column
+    pd.testing.assert_frame_equal(rankings[0], rankings[1])
+
+
+def _json(value: object) -> dict[str, object]:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else dict(value)  # type: ignore[call-overload]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
 
 from models.tables import utcnow
-from wheelflow.alerts.rules import (
-    log_alerts,
-    quality_alert,
-)
+from wheelflow.alerts.rules import quality_alert
+from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import transaction, upsert_frame
 from wheelflow.errors import DataQualityError
 from wheelflow.pipeline.run import MAX_BAD_FRACTION, RunContext
@@ -56,10 +55,8 @@ def fail_stage(ctx: RunContext, stage: str, batch: str, gate: Any) -> DataQualit
     alert = quality_alert(stage, batch, ctx.snapshot_at, gate.failure_reason or "failed")
     with transaction(ctx.engine) as conn:
         record_gate(conn, ctx, stage, batch, gate)
-        upsert_frame(
-            conn, "alerts", pd.DataFrame([alert]), update=False, conflict_columns=["dedup_key"]
-        )
-    log_alerts([alert])
+        fresh = store_alerts(conn, [alert])
+    announce(ctx.engine, fresh)
     return DataQualityError(
         f"data-quality gate '{stage}' refused batch {batch}: {gate.failure_reason}",
         stage=stage,
@@ -89,11 +86,29 @@ def run_stage_gate(
             len(frame) > 0,
             failure_reason=None if len(frame) else "empty batch",
         )
-    return run_gate(
+    gate = run_gate(
         stage,
         frame,
         suite,
         row_key=row_key,
         max_bad_fraction=MAX_BAD_FRACTION,
         extra_reasons=extra_reasons,
+    )
+    if not gate.passed and len(frame):
+        quarantine_refused_batch(gate, frame, row_key)
+    return gate
+
+
+def quarantine_refused_batch(gate: Any, frame: pd.DataFrame, row_key: pd.Series) -> None:
+    """A refused batch stores none of its rows, so every row goes to quarantine: the reasons
+    the gate found for it, else the batch's refusal (the gate skips per-row detail once a batch
+    is condemned)."""
+    keys = row_key.astype(str).reset_index(drop=True)
+    found = dict(
+        zip(gate.quarantined["row_key"].astype(str), gate.quarantined["reasons"], strict=True)
+    )
+    refused = f"batch refused: {gate.failure_reason}"
+    payload = json.loads(frame.reset_index(drop=True).to_json(orient="records", date_format="iso"))
+    gate.quarantined = pd.DataFrame(
+        {"row_key": keys, "reasons": keys.map(found).fillna(refused), "payload": payload}
     )

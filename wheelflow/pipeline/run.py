@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 
 from models.tables import PipelineRun, utcnow
+from wheelflow.alerts.rules import run_failed_alert
+from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import transaction, upsert_frame
+from wheelflow.errors import WheelflowError
 from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
 
@@ -55,6 +58,8 @@ class IngestResult:
 
 @dataclass
 class PipelineResult:
+    """One run's outcome; ``failure`` is the error it ended with (None when completed)."""
+
     run_id: str
     snapshot_at: dt.datetime
     status: str
@@ -63,7 +68,38 @@ class PipelineResult:
     alerts: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # batches refused by a gate
+    fetch_failures: dict[str, str] = field(default_factory=dict)  # symbol -> provider error
+    provider_retries: int = 0
+    failure: WheelflowError | None = None
+    delivery: str | None = None  # where the run's alerts went, when delivered in the run
+
+    @property
+    def error(self) -> str | None:
+        return str(self.failure) if self.failure else None
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """``pipeline_runs.details``: the same keys whichever steps ran the body."""
+        return {
+            "provider_retries": self.provider_retries,
+            "chain_failures": self.fetch_failures,
+            "gate_failures": self.failures,
+            "new_alerts": len(self.alerts),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What the flow returns (and the CLI prints)."""
+        return {
+            "run_id": self.run_id,
+            "snapshot_at": self.snapshot_at.isoformat(),
+            "status": self.status,
+            **self.counts,
+            "stage_seconds": self.stage_seconds,
+            "fetch_failures": self.fetch_failures,
+            "new_alerts": len(self.alerts),
+            "delivery": self.delivery,
+        }
 
 
 def start_run(ctx: RunContext, prefect_flow_run_id: str | None = None) -> None:
@@ -113,5 +149,13 @@ def finish_run(
         "details": details or {},
         "error": error,
     }
+    fresh: list[dict[str, Any]] = []
     with transaction(ctx.engine) as conn:
         conn.execute(update(PipelineRun).where(PipelineRun.run_id == ctx.run_id).values(**values))
+        if status == "failed":  # operators hear of it through the one alert path
+            attempt = conn.execute(
+                select(PipelineRun.attempts).where(PipelineRun.run_id == ctx.run_id)
+            ).scalar()
+            alert = run_failed_alert(ctx.run_id, int(attempt or 1), ctx.snapshot_at, error)
+            fresh = store_alerts(conn, [alert])
+    announce(ctx.engine, fresh)

@@ -90,6 +90,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** AuditLog */
+        get: operations["AuditAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -134,6 +151,23 @@ export interface paths {
         /** Me */
         get: operations["AuthMeMe"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** ChangePassword */
+        put: operations["AuthMePasswordChangePassword"];
         post?: never;
         delete?: never;
         options?: never;
@@ -427,7 +461,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /** DeleteUser */
+        delete: operations["UsersUserIdDeleteUser"];
         options?: never;
         head?: never;
         /** UpdateUser */
@@ -585,6 +620,7 @@ export interface components {
              * @enum {string}
              */
             role: "viewer" | "trader" | "admin";
+            scopes?: ("keys:admin" | "users:admin")[];
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
@@ -592,17 +628,36 @@ export interface components {
             key: string;
             name: string;
             role: string;
+            scopes: string[];
         };
         /** ApiKeyOut */
         ApiKeyOut: {
             /** Format: date-time */
             created_at: string;
+            created_by?: number | null;
+            created_by_key?: number | null;
             id: number;
             last_used_at?: string | null;
             name: string;
             prefix: string;
             revoked_at?: string | null;
             role: string;
+            scopes: string[];
+        };
+        /** AuditEventOut */
+        AuditEventOut: {
+            actor?: string | null;
+            actor_key_id?: number | null;
+            actor_user_id?: number | null;
+            address?: string | null;
+            /** Format: date-time */
+            at: string;
+            detail?: {
+                [key: string]: unknown;
+            } | null;
+            event: string;
+            id: number;
+            subject?: string | null;
         };
         /** ChainOut */
         ChainOut: {
@@ -659,6 +714,11 @@ export interface components {
             role: string;
             user_id?: number | null;
             username: string;
+        };
+        /** PasswordChange */
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
         };
         /** PositionOut */
         PositionOut: {
@@ -805,6 +865,8 @@ export interface components {
             active: boolean;
             /** Format: date-time */
             created_at: string;
+            created_by?: number | null;
+            created_by_key?: number | null;
             id: number;
             last_login_at?: string | null;
             role: string;
@@ -812,7 +874,9 @@ export interface components {
         };
         /** UserUpdate */
         UserUpdate: {
-            active: boolean;
+            active?: boolean | null;
+            /** @enum {null|string} */
+            role?: "viewer" | "trader" | "admin" | null;
         };
         /** WatchlistAdd */
         WatchlistAdd: {
@@ -1056,6 +1120,45 @@ export interface operations {
             };
         };
     };
+    AuditAuditLog: {
+        parameters: {
+            query?: {
+                event?: "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "user_created" | "user_updated" | "user_deleted" | "api_key_created" | "api_key_revoked" | "account_member_added" | "account_member_removed" | null;
+                before_id?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     AuthLoginLogin: {
         parameters: {
             query?: never;
@@ -1150,6 +1253,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    AuthMePasswordChangePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };
@@ -1797,6 +1939,41 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    UsersUserIdDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad request syntax or unsupported method */
             400: {
