@@ -13,6 +13,8 @@ from wheelflow.strategy.sizing import (
     covered_call_contracts,
     limit_price,
     limit_prices,
+    option_tick,
+    round_to_tick,
     symbol_allocation,
 )
 
@@ -72,3 +74,11 @@ def test_vectorized_limit_prices_match_the_scalar_rule(side: str, mode: str) -> 
     ask[:3] = [1.0, 0.5, 0.2]
     expected = [limit_price(b, a, side, 0.3, mode) for b, a in zip(bid, ask, strict=True)]  # type: ignore[arg-type]
     np.testing.assert_array_equal(limit_prices(bid, ask, side, 0.3, mode), expected)  # type: ignore[arg-type]
+
+
+def test_option_ticks_are_penny_below_three_dollars_and_nickel_above_for_penny_classes() -> None:
+    prices = np.array([0.50, 2.99, 3.00, 12.0])
+    assert option_tick(prices).tolist() == [0.01, 0.01, 0.05, 0.05]
+    assert option_tick(prices, penny_class=False).tolist() == [0.05, 0.05, 0.10, 0.10]
+    assert round_to_tick(np.array([1.157, 3.27, 1.15]), True, "down").tolist() == [1.15, 3.25, 1.15]
+    assert round_to_tick(np.array([1.151, 3.21]), True, "up").tolist() == [1.16, 3.25]

@@ -27,8 +27,15 @@ from wheelflow.execution.broker import (
 )
 from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
-from wheelflow.providers._payload import fill_from_occ, normalize_records, utc_now_minute
-from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, chunked, conform
+from wheelflow.providers._payload import as_list, fill_from_occ, normalize_records, utc_now_minute
+from wheelflow.providers.base import (
+    BAR_COLUMNS,
+    CHAIN_COLUMNS,
+    DIVIDEND_COLUMNS,
+    QUOTE_COLUMNS,
+    chunked,
+    conform,
+)
 from wheelflow.providers.http import (
     ProviderClient,
     ProviderHTTPError,
@@ -136,6 +143,27 @@ def parse_contracts(pages: Sequence[Any]) -> pd.DataFrame:
         "open_interest": ("open_interest", "int"),
     }
     return normalize_records(records, fields, provider="alpaca")
+
+
+_DIVIDEND_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("symbol", "str"),
+    "ex_date": ("ex_date", "date"),
+    "amount": ("rate", "float"),
+}
+DIVIDEND_HORIZON_DAYS = 120  # announced dividends this far ahead
+
+
+def parse_corporate_dividends(pages: Sequence[Any]) -> pd.DataFrame:
+    """Pages of ``GET /v1/corporate-actions?types=cash_dividend`` -> DIVIDEND_COLUMNS."""
+    records = [
+        r
+        for page in pages
+        for r in as_list(((page or {}).get("corporate_actions") or {}).get("cash_dividends"))
+        if isinstance(r, dict)
+    ]
+    return conform(
+        normalize_records(records, _DIVIDEND_FIELDS, provider="alpaca"), DIVIDEND_COLUMNS
+    )
 
 
 def bar_records(pages: Sequence[Any], symbol: str) -> list[dict[str, Any]]:
@@ -332,6 +360,31 @@ class AlpacaMarketData(HttpMarketData):
 
     def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
         return parse_bar_records(records)
+
+    def dividends(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Cash dividends going ex in the next 120 days (corporate actions, market data API).
+
+        Alpaca has no earnings calendar: this provider offers no ``earnings`` feed.
+        """
+        start = self.clock().date()
+        params = {
+            "types": "cash_dividend",
+            "start": start.isoformat(),
+            "end": (start + dt.timedelta(days=DIVIDEND_HORIZON_DAYS)).isoformat(),
+            "limit": 1000,
+        }
+
+        async def fetch(client: httpx.AsyncClient, chunk: list[str]) -> list[Any]:
+            return await self._pages(
+                client, "/v1/corporate-actions", {"symbols": ",".join(chunk), **params}
+            )
+
+        pages: list[Any] = []
+        for result in self.client.gather(fetch, chunked(symbols, 100)):
+            if isinstance(result, ProviderError):
+                raise result
+            pages.extend(result)
+        return parse_corporate_dividends(pages)
 
 
 # --------------------------------------------------------------------------- brokerage

@@ -33,8 +33,11 @@ QUOTE_COLUMNS: tuple[str, ...] = (
     "quote_time",
 )
 BAR_COLUMNS: tuple[str, ...] = ("symbol", "bar_date", "open", "high", "low", "close", "volume")
-# Announced cash dividends: ex-dividend date and amount per share (USD).
-DIVIDEND_COLUMNS: tuple[str, ...] = ("symbol", "ex_date", "amount")
+# Optional event feeds (provider capabilities ``dividends(symbols)`` and ``earnings(symbols)``):
+# announced cash dividends (ex-dividend date, amount per share in USD) and earnings dates.
+# ``parse_error`` names an unreadable raw field; such rows are quarantined, never used.
+DIVIDEND_COLUMNS: tuple[str, ...] = ("symbol", "ex_date", "amount", "parse_error")
+EARNINGS_COLUMNS: tuple[str, ...] = ("symbol", "earnings_date", "parse_error")
 CHAIN_COLUMNS: tuple[str, ...] = (
     "occ_symbol",
     "underlying",
@@ -62,9 +65,11 @@ _FLOAT = (
     "high",
     "low",
     "close",
+    "amount",
 )
 _INT = ("volume", "open_interest")
-_TIME = ("quote_time", "expiration", "bar_date", "ex_date")
+_DATES = ("expiration", "bar_date", "ex_date", "earnings_date")
+_TIME = ("quote_time", *_DATES)
 
 
 def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -81,7 +86,7 @@ def conform(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             s = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif col in _TIME:
             s = pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
-            if col in ("expiration", "bar_date", "ex_date"):
+            if col in _DATES:
                 s = s.dt.normalize()
         elif col == "parse_error":
             s = s.astype(object).where(s.notna(), None)
@@ -173,7 +178,27 @@ def upcoming_dividends(provider: object, symbols: Sequence[str]) -> pd.DataFrame
     Dividends are an optional capability (``provider.dividends(symbols)``); a provider without
     one yields an empty frame, and nothing downstream (early-assignment flags) fires for it.
     """
-    feed = getattr(provider, "dividends", None)
+    return _event_feed(provider, "dividends", symbols, DIVIDEND_COLUMNS)
+
+
+def upcoming_earnings(provider: object, symbols: Sequence[str]) -> pd.DataFrame:
+    """Earnings dates (EARNINGS_COLUMNS) from a provider with an earnings calendar.
+
+    Optional like dividends (``provider.earnings(symbols)``); without one the frame is empty and
+    no contract is flagged for spanning an earnings date.
+    """
+    return _event_feed(provider, "earnings", symbols, EARNINGS_COLUMNS)
+
+
+def has_capability(provider: object, name: str) -> bool:
+    """Whether ``provider`` offers the optional feed ``name`` ("dividends", "earnings")."""
+    return callable(getattr(provider, name, None))
+
+
+def _event_feed(
+    provider: object, name: str, symbols: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    feed = getattr(provider, name, None)
     if feed is None or not symbols:
-        return empty_frame(DIVIDEND_COLUMNS)
-    return conform(feed(list(symbols)), DIVIDEND_COLUMNS)
+        return empty_frame(columns)
+    return conform(feed(list(symbols)), columns)

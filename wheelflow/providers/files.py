@@ -11,8 +11,9 @@
   ``WHEELFLOW_FILES_SNAPSHOT`` or, when empty, the latest.
 
 Files whose name starts with ``bars`` hold daily bars (``symbol, bar_date, open, high, low, close,
-volume``) for ``price_history``. A value that does not parse keeps its row, with ``parse_error``
-naming the file's column, so the chain gate quarantines it.
+volume``) for ``price_history``; files starting with ``dividends`` (``symbol, ex_date, amount``) and
+``earnings`` (``symbol, earnings_date``) are the optional event feeds. A value that does not
+parse keeps its row, with ``parse_error`` naming the file's column, so a gate quarantines it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from wheelflow.providers._payload import add_errors, fill_from_occ, normalize_re
 from wheelflow.providers.base import (
     BAR_COLUMNS,
     CHAIN_COLUMNS,
+    DIVIDEND_COLUMNS,
+    EARNINGS_COLUMNS,
     QUOTE_COLUMNS,
     ChainFetch,
     conform,
@@ -61,6 +64,23 @@ _BAR_FIELDS: dict[str, tuple[str, Any]] = {
     "low": ("low", "float"),
     "close": ("close", "float"),
     "volume": ("volume", "int"),
+}
+
+# Side tables read by file-name prefix: their fields (file column = frame column) and columns.
+_SIDE_TABLES: dict[str, tuple[dict[str, tuple[str, Any]], tuple[str, ...]]] = {
+    "bars": (_BAR_FIELDS, BAR_COLUMNS),
+    "dividends": (
+        {
+            "symbol": ("symbol", "str"),
+            "ex_date": ("ex_date", "date"),
+            "amount": ("amount", "float"),
+        },
+        DIVIDEND_COLUMNS,
+    ),
+    "earnings": (
+        {"symbol": ("symbol", "str"), "earnings_date": ("earnings_date", "date")},
+        EARNINGS_COLUMNS,
+    ),
 }
 
 
@@ -132,14 +152,15 @@ class FileChains:
     def __init__(self, path: Path, *, snapshot: str = "", exercise_style: str = "american") -> None:
         self.path = Path(path)
         self.exercise_style = exercise_style
-        chains, bars = [], []
+        chains: list[pd.DataFrame] = []
+        side: dict[str, list[pd.DataFrame]] = {name: [] for name in _SIDE_TABLES}
         for file in _files(self.path):
             table = read_table(file)
-            if file.name.lower().startswith("bars"):
-                frame = normalize_records(
-                    table.reset_index(drop=True), _BAR_FIELDS, provider="files"
-                )
-                bars.append(conform(frame, BAR_COLUMNS))
+            kind = next((k for k in _SIDE_TABLES if file.name.lower().startswith(k)), None)
+            if kind is not None:
+                fields, columns = _SIDE_TABLES[kind]
+                frame = normalize_records(table.reset_index(drop=True), fields, provider="files")
+                side[kind].append(conform(frame, columns))
             else:
                 chains.append(parse_chain_file(table, file.name))
         if not chains:
@@ -149,7 +170,13 @@ class FileChains:
         everything = pd.concat(chains, ignore_index=True)
         self.snapshots = sorted(everything["snapshot_at"].dropna().unique())
         self._chain, self._snapshot = self._select(everything, snapshot)
-        self._bars = pd.concat(bars, ignore_index=True) if bars else empty_frame(BAR_COLUMNS)
+        self._side = {
+            kind: pd.concat(frames, ignore_index=True)
+            if frames
+            else empty_frame(_SIDE_TABLES[kind][1])
+            for kind, frames in side.items()
+        }
+        self._bars = self._side["bars"]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileChains:
@@ -216,6 +243,16 @@ class FileChains:
             pd.Timestamp(start), pd.Timestamp(end)
         )
         return bars[keep].reset_index(drop=True)
+
+    def dividends(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Recorded dividends (``dividends*`` files); empty when none were recorded."""
+        div = self._side["dividends"]
+        return div[div["symbol"].isin(list(symbols))].reset_index(drop=True)
+
+    def earnings(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Recorded earnings dates (``earnings*`` files)."""
+        earn = self._side["earnings"]
+        return earn[earn["symbol"].isin(list(symbols))].reset_index(drop=True)
 
     def expirations(self, symbol: str) -> list[dt.date]:
         exp = self._chain.loc[self._chain["underlying"] == symbol, "expiration"].dropna()

@@ -28,7 +28,15 @@ from wheelflow.execution.broker import (
 from wheelflow.providers._broker import HttpBroker, positions_from, read_payload
 from wheelflow.providers._market import HttpMarketData
 from wheelflow.providers._payload import as_list, normalize_records, utc_now_minute
-from wheelflow.providers.base import BAR_COLUMNS, CHAIN_COLUMNS, QUOTE_COLUMNS, chunked, conform
+from wheelflow.providers.base import (
+    BAR_COLUMNS,
+    CHAIN_COLUMNS,
+    DIVIDEND_COLUMNS,
+    EARNINGS_COLUMNS,
+    QUOTE_COLUMNS,
+    chunked,
+    conform,
+)
 from wheelflow.providers.http import (
     ProviderClient,
     client_from_settings,
@@ -71,6 +79,18 @@ _BAR_FIELDS: dict[str, tuple[str, Any]] = {
     "close": ("close", "float"),
     "volume": ("volume", "int"),
 }
+_DIVIDEND_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("request", "str"),  # added: the symbol the result answers
+    "ex_date": ("ex_date", "date"),
+    "amount": ("cash_amount", "float"),
+}
+_EARNINGS_FIELDS: dict[str, tuple[str, Any]] = {
+    "symbol": ("request", "str"),
+    "earnings_date": ("begin_date_time", "date"),
+}
+# corporate_calendars event types of quarterly and annual results (1st-4th quarter)
+EARNINGS_EVENT_TYPES = frozenset({7, 8, 9, 10})
+FUNDAMENTALS_CHUNK = 50  # symbols per fundamentals request
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -122,6 +142,45 @@ def parse_history_records(records: list[dict[str, Any]]) -> pd.DataFrame:
 def parse_history(payload: Any, symbol: str) -> pd.DataFrame:
     """``GET /markets/history`` (interval=daily) -> BAR_COLUMNS (``{"history": null}`` -> empty)."""
     return parse_history_records(history_records(payload, symbol))
+
+
+def fundamentals_tables(payload: Any, table: str) -> list[dict[str, Any]]:
+    """Rows of ``table`` across a beta fundamentals answer, each tagged with its ``request``.
+
+    The answer is a list with one item per requested symbol; each has ``results`` (company,
+    stock...) whose ``tables`` may hold the table as a list, one object or ``null``.
+    """
+    rows: list[dict[str, Any]] = []
+    for item in as_list(payload):
+        if not isinstance(item, dict):
+            continue
+        for result in as_list(item.get("results")):
+            tables = result.get("tables") if isinstance(result, dict) else None
+            found = tables.get(table) if isinstance(tables, dict) else None
+            rows.extend(
+                {**r, "request": item.get("request")} for r in as_list(found) if isinstance(r, dict)
+            )
+    return rows
+
+
+def parse_dividends(payload: Any) -> pd.DataFrame:
+    """``GET /beta/markets/fundamentals/dividends`` -> DIVIDEND_COLUMNS (cash dividends)."""
+    rows = fundamentals_tables(payload, "cash_dividends")
+    return conform(normalize_records(rows, _DIVIDEND_FIELDS, provider="tradier"), DIVIDEND_COLUMNS)
+
+
+def parse_earnings(payload: Any) -> pd.DataFrame:
+    """``GET /beta/markets/fundamentals/calendars`` -> EARNINGS_COLUMNS.
+
+    Results events only: event types 7-10, or an event text naming earnings or results.
+    """
+    rows = [
+        r
+        for r in fundamentals_tables(payload, "corporate_calendars")
+        if r.get("event_type") in EARNINGS_EVENT_TYPES
+        or any(w in str(r.get("event", "")).lower() for w in ("earnings", "results"))
+    ]
+    return conform(normalize_records(rows, _EARNINGS_FIELDS, provider="tradier"), EARNINGS_COLUMNS)
 
 
 def _last_price(payload: Any) -> Any:
@@ -248,6 +307,24 @@ class TradierMarketData(HttpMarketData):
 
     def _parse_history(self, records: list[dict[str, Any]]) -> pd.DataFrame:
         return parse_history_records(records)
+
+    # -- optional event feeds (Tradier's beta fundamentals API, next to /v1)
+    def _fundamentals(self, name: str, symbols: Sequence[str]) -> list[Any]:
+        beta = self.client.base_url.removesuffix("/v1") + "/beta/markets/fundamentals/" + name
+        return [
+            self.client.get_json(beta, {"symbols": ",".join(chunk)})
+            for chunk in chunked(symbols, FUNDAMENTALS_CHUNK)
+        ]
+
+    def dividends(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Cash dividends (DIVIDEND_COLUMNS), past and announced."""
+        frames = [parse_dividends(p) for p in self._fundamentals("dividends", symbols)]
+        return conform(pd.concat(frames, ignore_index=True), DIVIDEND_COLUMNS)
+
+    def earnings(self, symbols: Sequence[str]) -> pd.DataFrame:
+        """Earnings release dates (EARNINGS_COLUMNS) from the corporate calendars."""
+        frames = [parse_earnings(p) for p in self._fundamentals("calendars", symbols)]
+        return conform(pd.concat(frames, ignore_index=True), EARNINGS_COLUMNS)
 
 
 # --------------------------------------------------------------------------- brokerage

@@ -11,7 +11,14 @@ import tomllib
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wheelflow.errors import ConfigError
 
@@ -69,8 +76,20 @@ class RiskConfig(_Section):
 
 
 class AlertsConfig(_Section):
+    """Alert rules. Level rules fire once per episode: they re-arm only after the value has
+    fallen ``hysteresis_pct`` back past the trigger."""
+
     top_opportunities: int = Field(3, ge=0, le=50, description="alert on new top-N candidates")
     min_score_for_alert: float = Field(0.0, ge=0)
+    price_move_pct: float = Field(0.05, gt=0, le=1, description="move since the prior close")
+    intraday_move_pct: float = Field(
+        0.03, gt=0, le=1, description="move since the session's first watched quote"
+    )
+    strike_proximity_pct: float = Field(
+        0.02, ge=0, le=1, description="a short strike within this share of the price"
+    )
+    hysteresis_pct: float = Field(0.01, ge=0, le=0.5, description="re-arm distance")
+    expiry_warning_days: int = Field(1, ge=0, le=30, description="warn N days before expiry")
 
 
 class WheelConfig(_Section):
@@ -133,12 +152,109 @@ class ManagementConfig(_Section):
     never_roll_call_below_cost_basis: bool = True
 
 
+class BrokerFees(_Section):
+    """One broker's option fees, USD. Regulatory fees are passed through by most brokers.
+
+    Per contract unless named otherwise. ``sec_fee_rate`` is the SEC Section 31 fee on sale
+    proceeds (USD per USD sold). The FINRA TAF and the SEC fee apply to sells only.
+    """
+
+    commission_per_contract: float = Field(0.65, ge=0, le=100)
+    commission_per_order: float = Field(0.0, ge=0, le=1000)
+    orf_per_contract: float = Field(0.02295, ge=0, le=10, description="Options Regulatory Fee")
+    occ_clearing_per_contract: float = Field(0.02, ge=0, le=10, description="OCC clearing fee")
+    finra_taf_per_contract: float = Field(0.00279, ge=0, le=10, description="FINRA TAF, sells")
+    sec_fee_rate: float = Field(0.0000278, ge=0, le=0.01, description="Section 31, of proceeds")
+    assignment_fee: float = Field(0.0, ge=0, le=1000, description="per contract assigned")
+    exercise_fee: float = Field(0.0, ge=0, le=1000, description="per contract exercised")
+
+
+# Published schedules as of 2026 (commission, and an assignment fee where the broker charges
+# one); regulatory fees are the pass-through rates. Edit them to your account's schedule.
+DEFAULT_BROKER_FEES: dict[str, dict[str, float]] = {
+    "paper": {"commission_per_contract": 0.65},
+    "tradier": {"commission_per_contract": 0.35},
+    "alpaca": {"commission_per_contract": 0.0},
+}
+
+
+class FeesConfig(_Section):
+    """Fee schedules per broker; ``broker`` names the one rankings (and EV) assume.
+
+    A ``[fees.brokers.NAME]`` table overrides that broker's built-in keys one by one; a new
+    name starts from the generic defaults of ``BrokerFees``.
+    """
+
+    broker: str = Field("paper", min_length=1, max_length=32)
+    brokers: dict[str, BrokerFees] = Field(
+        default_factory=lambda: {k: BrokerFees(**v) for k, v in DEFAULT_BROKER_FEES.items()}
+    )
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, object] = {k: dict(v) for k, v in DEFAULT_BROKER_FEES.items()}
+        for name, table in value.items():
+            if isinstance(table, BrokerFees):
+                merged[name] = table
+            elif isinstance(table, dict) and isinstance(merged.get(name), dict):
+                merged[name] = {**merged[name], **table}  # type: ignore[dict-item]
+            else:
+                merged[name] = table
+        return merged
+
+    @model_validator(mode="after")
+    def _known_broker(self) -> Self:
+        if self.broker not in self.brokers:
+            known = ", ".join(sorted(self.brokers))
+            raise ValueError(f"broker {self.broker!r} has no fee table (known: {known})")
+        return self
+
+    @property
+    def schedule(self) -> BrokerFees:
+        """The fee table of the selected broker."""
+        return self.brokers[self.broker]
+
+
+class ExpectedValueConfig(_Section):
+    """The real-world model behind expected values and how events are treated in rankings."""
+
+    forecast: Literal["blend", "garch"] = Field(
+        "blend", description="volatility forecast: realized-volatility blend or GARCH(1,1)"
+    )
+    history_days: int = Field(
+        400, ge=60, le=5000, description="calendar days of daily bars the forecast reads"
+    )
+    drift: Literal["risk_free", "zero"] = Field(
+        "risk_free", description="annual drift of the real-world lognormal: r, or none"
+    )
+    earnings: Literal["flag", "penalize", "exclude"] = Field(
+        "penalize", description="contracts whose life spans an earnings date"
+    )
+    earnings_move: float = Field(
+        0.06, ge=0, le=1, description="std of the earnings-day log move added when penalizing"
+    )
+    ex_dividend: Literal["flag", "exclude"] = Field(
+        "flag", description="contracts whose life spans an ex-dividend date"
+    )
+    early_assignment: Literal["flag", "exclude"] = Field(
+        "flag", description="covered calls whose extrinsic value is below an upcoming dividend"
+    )
+    non_penny_symbols: tuple[str, ...] = Field(
+        (), description="underlyings quoted in 0.05 below 3 USD and 0.10 above (not penny pilot)"
+    )
+
+
 class StrategyConfig(_Section):
     screening: ScreeningConfig = ScreeningConfig()  # type: ignore[call-arg]
     risk: RiskConfig = RiskConfig()  # type: ignore[call-arg]
     alerts: AlertsConfig = AlertsConfig()  # type: ignore[call-arg]
     wheel: WheelConfig = WheelConfig()  # type: ignore[call-arg]
     management: ManagementConfig = ManagementConfig()  # type: ignore[call-arg]
+    fees: FeesConfig = FeesConfig()  # type: ignore[call-arg]
+    expected_value: ExpectedValueConfig = ExpectedValueConfig()  # type: ignore[call-arg]
 
 
 def _format_errors(exc: ValidationError, source: str) -> str:

@@ -35,6 +35,50 @@ def symbol_allocation(symbol: str, equity: float, config: WheelConfig) -> float:
     return max(equity, 0.0) * min(weight, config.max_allocation)
 
 
+def option_tick(price: np.ndarray, penny_class: np.ndarray | bool = True) -> np.ndarray:
+    """Minimum price increment of a US equity option quoted at ``price`` (USD per share).
+
+    Penny Interval Program classes quote in 0.01 below 3.00 and 0.05 from 3.00 up; other
+    classes in 0.05 below 3.00 and 0.10 from 3.00 up (Cboe Rule 5.4).
+    """
+    p = np.asarray(price, dtype=float)
+    penny = np.asarray(penny_class, dtype=bool)
+    return np.where(penny, np.where(p < 3.0, 0.01, 0.05), np.where(p < 3.0, 0.05, 0.10))
+
+
+def round_to_tick(
+    price: np.ndarray, penny_class: np.ndarray | bool, direction: Literal["down", "up"]
+) -> np.ndarray:
+    """``price`` on its tick: down for what we sell (never better than offered), up for buys."""
+    p = np.asarray(price, dtype=float)
+    tick = option_tick(p, penny_class)
+    steps = p / tick
+    # 1e-6 absorbs binary noise so that 1.15 stays 1.15 instead of dropping a tick.
+    steps = np.floor(steps + 1e-6) if direction == "down" else np.ceil(steps - 1e-6)
+    return np.round(steps * tick, 2)
+
+
+def sell_fill_prices(
+    bid: np.ndarray,
+    ask: np.ndarray,
+    slippage: float,
+    mode: Literal["mid", "bid_ask"] = "mid",
+    penny_class: np.ndarray | bool = True,
+) -> np.ndarray:
+    """The price a sell to open would really get: the bid, or mid less ``slippage`` x
+    half-spread down to the tick and never below the bid. NaN for an unusable quote."""
+    bid = np.asarray(bid, dtype=float)
+    ask = np.asarray(ask, dtype=float)
+    usable = np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask >= bid)
+    with np.errstate(invalid="ignore"):
+        if mode == "bid_ask":
+            out = bid
+        else:
+            wanted = (bid + ask) / 2.0 - slippage * (ask - bid) / 2.0
+            out = np.maximum(round_to_tick(wanted, penny_class, "down"), bid)
+    return np.where(usable, out, np.nan)
+
+
 def limit_price(
     bid: float,
     ask: float,
