@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "wheelflow" / "pricing" / "american" / "data" / "eep_table.npz"
 
-LN_V = np.linspace(math.log(0.002), math.log(4.0), 31)
-LN_ALPHA = np.linspace(math.log(0.01), math.log(2.4), 14)
+LN_V = np.linspace(math.log(0.002), math.log(4.0), 26)
+LN_ALPHA = np.linspace(math.log(0.001), math.log(2.4), 19)
 RHO = np.linspace(0.0, 0.95, 20)  # yield share beta / (alpha + beta) = q / (r + q) of the put
 Z = np.linspace(0.0, 8.0, 25)
 NOISE_FLOOR = 2e-5  # above QdFp's noise where the put is worth its exercise value (strike units)

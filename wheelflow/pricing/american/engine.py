@@ -237,7 +237,13 @@ def _premium_kernel(  # pragma: no cover - compiled; tested through premium()
         rho = beta[e] / (alpha[e] + beta[e])
         rho_max = h_b * (n_b - 1)
         inside_r = rho < rho_max
-        ib, tb = _stencil(min(rho, rho_max) / h_b, n_b)
+        # r = q (rho = 1/2) is a kink of the boundary (B -> K min(1, r/q) at expiry): the
+        # stencil stays on one side of it
+        ub = min(rho, rho_max) / h_b
+        kink = int(0.5 / h_b + 0.5)  # the node at rho = 1/2
+        ib = int(np.floor(ub)) - 1
+        ib = min(max(ib, 0), kink - 3) if ub < kink else min(max(ib, kink), n_b - 4)
+        tb = ub - (ib + 1)
         _lagrange(tv, wv, dwv, ddv)
         _lagrange(ta, wa, dwa, dda)
         _lagrange(tb, wb, dwb, ddb)

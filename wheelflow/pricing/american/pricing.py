@@ -39,7 +39,7 @@ OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, NO_CONVERGENCE, UNDETERMINED = (
     int(IVStatus.NO_CONVERGENCE),
     int(IVStatus.UNDETERMINED),
 )
-NEWTON_STEPS = 10
+NEWTON_STEPS = 16
 _CONVERGED = 1e-11  # |price - quote| below this fraction of the put's strike (K, or S for calls)
 _CONVERGED_STEP = 1e-6  # or a Newton step below this fraction of sigma (taken: ~1e-12 left)
 _INV_SQRT_2PI = 0.3989422804014327
@@ -185,7 +185,11 @@ def _value(c: _Contracts, vol: FloatArray, with_vega: bool) -> tuple[FloatArray,
             star_exercise = np.where(
                 c.call[idx], c.s_star[idx] - c.k[idx], c.k[idx] - c.s_star[idx]
             )
-            value[idx] = np.where(p.exercise, star_exercise, value[idx] + scale[idx] * p.value)
+            # the interpolant may dip a hair below zero where the premium vanishes: clamp
+            premium_value = np.maximum(p.value, 0.0)
+            value[idx] = np.where(
+                p.exercise, star_exercise, value[idx] + scale[idx] * premium_value
+            )
             if with_vega:
                 d_sigma = (p.d_lnv - alpha[idx] * p.d_alpha - beta[idx] * p.d_beta) / vol[idx]
                 vega[idx] = np.where(p.exercise, 0.0, vega[idx] + scale[idx] * d_sigma)
@@ -253,7 +257,7 @@ def _greeks(c: _Contracts, vol: FloatArray) -> Greeks:
             total = out[name][idx] + extra[name]
             out[name][idx] = np.where(p.exercise, sign if name == "delta" else 0.0, total)
         star_exercise = sign * (s - c.k[idx])
-        value[idx] = np.where(p.exercise, star_exercise, value[idx] + sc * p.value)
+        value[idx] = np.where(p.exercise, star_exercise, value[idx] + sc * np.maximum(p.value, 0))
     rest = np.flatnonzero(early & ~table_lanes)
     if rest.size:
         args = (c.s_star[rest], c.k[rest], c.t[rest], c.r[rest], c.q[rest], vol[rest])
@@ -471,6 +475,9 @@ def _solve_chunk(
     early = _early(c.r, c.q, c.call)
     for b in c.branches:
         early[b.lanes] = True
+    # at the European value for sigma 0 (zero time value of the forward) the American price,
+    # never below the European one, can only match at its own floor: no sigma is determined
+    flat_floor = early & (codes == OK) & (sigma_e == 0.0)
     solvable = early & np.isin(codes, (OK, BELOW_INTRINSIC, ABOVE_UPPER_BOUND, UNDETERMINED))
     exercise_now = np.maximum(c.exercise_value, 0.0)
     bound = np.where(c.call, c.s, c.k)  # an American call is worth at most S, a put at most K
@@ -479,6 +486,7 @@ def _solve_chunk(
     at_exercise = solvable & (p <= exercise_now * (1.0 + 4e-16)) & (codes == OK)
     codes[at_exercise] = UNDETERMINED
     codes[at_exercise & (p < exercise_now - tol)] = BELOW_INTRINSIC
+    codes[flat_floor & (codes == OK)] = UNDETERMINED
     todo = np.flatnonzero(solvable & (codes == OK))
     if todo.size:
         start = sigma_e[todo]
@@ -538,7 +546,7 @@ def _newton(
     scale = np.where(c.call, c.s, c.k)
     active = np.arange(n)
     sub = c
-    for step in range(NEWTON_STEPS + 1):
+    for _ in range(NEWTON_STEPS + 1):
         if not active.size:
             break
         a = active
@@ -551,28 +559,33 @@ def _newton(
         newton_step = f / vega
         candidate = sigma[a] - newton_step
         converged |= np.abs(newton_step) <= _CONVERGED_STEP * sigma[a]
-        if step == 0:
-            # Heading below the table's lowest sigma: if the quote is below the American value
-            # there and that value is the exercise value, the quote is undetermined (within the
-            # tolerance) or bad data; any other quote the table cannot reach -> fallback.
-            check = np.flatnonzero(~converged & ~(candidate > sigma_lo[a]))
-            if check.size:
-                cc = a[check]
-                low_value, _ = _value(sub.take(check), sigma_lo[cc], with_vega=False)
-                exercise_now = np.maximum(
-                    np.where(c.call[cc], c.s[cc] - c.k[cc], c.k[cc] - c.s[cc]), 0.0
-                )
-                too_low = low_value > p[cc]
-                floor_is_exercise = low_value <= exercise_now * (1.0 + 1e-9) + 1e-12 * scale[cc]
-                near = low_value - p[cc] <= tol[cc]
-                codes[cc[too_low & floor_is_exercise & near]] = UNDETERMINED
-                codes[cc[too_low & floor_is_exercise & ~near]] = BELOW_INTRINSIC
-                slow[cc[too_low & ~floor_is_exercise]] = True
-                done[cc[too_low]] = True
-            beyond = (f < 0.0) & (sigma[a] >= sigma_cap[a])  # underpriced at the table's top
-            slow[a[beyond]] = True
-            done[a[beyond]] = True
-            converged &= ~done[a]
+        # every step, since Newton may reach the table's floor late (flat prices):
+        # Heading below the table's lowest sigma: if the quote is below the American value
+        # there and that value is the exercise value, the quote is undetermined (within the
+        # tolerance) or bad data; any other quote the table cannot reach -> fallback.
+        check = np.flatnonzero(~converged & ~(candidate > sigma_lo[a]) & ~(lo[a] > sigma_lo[a]))
+        if check.size:
+            cc = a[check]
+            low_value, _ = _value(sub.take(check), sigma_lo[cc], with_vega=False)
+            exercise_now = np.maximum(
+                np.where(c.call[cc], c.s[cc] - c.k[cc], c.k[cc] - c.s[cc]), 0.0
+            )
+            too_low = low_value > p[cc]
+            floor_is_exercise = low_value <= exercise_now * (1.0 + 1e-9) + 1e-12 * scale[cc]
+            # at the model's lowest value (within the tolerance and rounding) no sigma is
+            # determined; below the exercise value it is bad data; else the fallback
+            near = low_value - p[cc] <= tol[cc] + 1e-12 * scale[cc]
+            codes[cc[too_low & near]] = UNDETERMINED
+            codes[cc[too_low & ~near & floor_is_exercise]] = BELOW_INTRINSIC
+            slow[cc[too_low & ~near & ~floor_is_exercise]] = True
+            done[cc[too_low]] = True
+        beyond = (f < 0.0) & (sigma[a] >= sigma_cap[a])  # underpriced at the table's top
+        slow[a[beyond]] = True
+        done[a[beyond]] = True
+        converged &= ~done[a]
+        # a price flat in sigma (exercise region) determines no volatility
+        flat = converged & ~(vega > 0.0)
+        codes[a[flat]] = UNDETERMINED
         done[a[converged]] = True
         inside = (candidate > lo[a]) & (candidate < hi[a]) & np.isfinite(candidate)
         midpoint = np.sqrt(lo[a] * hi[a])
