@@ -89,19 +89,25 @@ def opportunity_alerts(
 
 
 def risk_alerts(checks: pd.DataFrame, snapshot_at: dt.datetime) -> list[dict[str, Any]]:
+    """One alert per failed check of an account as it stands (scope ``portfolio``), per day.
+
+    A candidate-scope row ("with one more contract") is a hypothetical: it blocks the
+    candidate and never alerts."""
     day = snapshot_date(snapshot_at)
+    scope = checks["scope"] if "scope" in checks else pd.Series("portfolio", index=checks.index)
+    real = checks[~checks["passed"].astype(bool) & (scope == "portfolio")]
     return [
         make_alert(
             f"risk:{row.check_name}:{row.subject}:{day}",
             snapshot_at,
             "risk_breach",
             "warning",
-            None if row.subject == "portfolio" else str(row.subject),
+            None,
             f"Risk limit: {row.check_name} ({row.subject})",
             str(row.message),
             {"metric_value": row.metric_value, "limit_value": row.limit_value},
         )
-        for row in checks[~checks["passed"].astype(bool)].itertuples(index=False)
+        for row in real.itertuples(index=False)
     ]
 
 
@@ -182,3 +188,40 @@ def operations_alerts(alerts: Iterable[dict[str, Any]], now: dt.datetime) -> lis
             )
         )
     return out
+
+
+def run_failed_alert(
+    run_id: str, attempt: int, snapshot_at: dt.datetime, error: str | None
+) -> dict[str, Any]:
+    """A pipeline run ended failed: one critical alert per run attempt, naming the cause."""
+    return make_alert(
+        f"run_failed:{run_id}:{attempt}",
+        snapshot_at,
+        "pipeline_failed",
+        "critical",
+        None,
+        f"Pipeline run {run_id} failed",
+        error or "the run ended failed",
+        {"run_id": run_id, "attempt": attempt},
+    )
+
+
+def stalled_run_alerts(
+    runs: Iterable[tuple[str, dt.datetime, int]], now: dt.datetime, minutes: int
+) -> list[dict[str, Any]]:
+    """Runs still ``running`` (run_id, started_at, attempt) ``minutes`` after they started."""
+    return [
+        make_alert(
+            f"run_stalled:{run_id}:{attempt}",
+            now,
+            "pipeline_stalled",
+            "critical",
+            None,
+            f"Pipeline run {run_id} stalled",
+            f"running since {started:%Y-%m-%d %H:%M} UTC "
+            f"({(now - started).total_seconds() / 60:.0f} minutes, limit {minutes})",
+            {"run_id": run_id, "attempt": attempt},
+        )
+        for run_id, started, attempt in runs
+        if (now - started).total_seconds() >= minutes * 60
+    ]

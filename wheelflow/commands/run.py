@@ -44,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet and "prefect" not in sys.modules:
         # The progress bar tells the story; Prefect's INFO lines would garble it. Only before
         # Prefect is imported (a fresh process): then it reads this once.
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # Only the console handler is quieted: INFO records still reach the Prefect server.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     console = Console(width=None if Console().is_terminal else 120)
     settings = get_settings()
     engine_for(settings.resolved_database_url)  # an unreachable database: one line, before Prefect
@@ -102,19 +103,9 @@ def _run(args: argparse.Namespace) -> int:
                 handler.removeFilter(console_filter)
     engine = engine_for(settings.resolved_database_url)
     _print_summary(console, summary, engine, args.top)
-    _deliver_alerts(console, engine, settings)
+    if summary.get("delivery"):  # the run delivered its alerts (or queued them for workers)
+        console.print(summary["delivery"])
     return 0
-
-
-def _deliver_alerts(console: Any, engine: Any, settings: Any) -> None:
-    """Deliver the run's alerts from the outbox (in process) and say where they went."""
-    from wheelflow.alerts.delivery import deliver_in_process
-
-    report = deliver_in_process(engine, settings)
-    if report is None:
-        console.print("alerts: queued for the `wheelflow notify` workers (RabbitMQ)")
-    elif report.delivered or report.retrying or report.dead:
-        console.print(report.summary())
 
 
 def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int) -> None:

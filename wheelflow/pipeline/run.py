@@ -10,6 +10,8 @@ import pandas as pd
 from sqlalchemy import Engine, func, select, text, update
 
 from models.tables import PipelineRun, utcnow
+from wheelflow.alerts.rules import run_failed_alert
+from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import execute, transaction, upsert_frame
 from wheelflow.errors import WheelflowError
 from wheelflow.settings import Settings
@@ -70,6 +72,7 @@ class PipelineResult:
     fetch_failures: dict[str, str] = field(default_factory=dict)  # symbol -> provider error
     provider_retries: int = 0
     failure: WheelflowError | None = None
+    delivery: str | None = None  # where the run's alerts went, when delivered in the run
 
     @property
     def error(self) -> str | None:
@@ -95,6 +98,7 @@ class PipelineResult:
             "stage_seconds": self.stage_seconds,
             "fetch_failures": self.fetch_failures,
             "new_alerts": len(self.alerts),
+            "delivery": self.delivery,
         }
 
 
@@ -190,6 +194,7 @@ def finish_run(
         "details": details or {},
         "error": error,
     }
+    fresh: list[dict[str, Any]] = []
     with transaction(ctx.engine) as conn:
         current = conn.execute(
             text("SELECT status FROM pipeline_runs WHERE run_id = :r"), {"r": ctx.run_id}
@@ -200,6 +205,13 @@ def finish_run(
                 "details": {**(details or {}), "rerun_error": error or status},
             }
         conn.execute(update(PipelineRun).where(PipelineRun.run_id == ctx.run_id).values(**values))
+        if status == "failed":  # operators hear of it through the one alert path
+            attempt = conn.execute(
+                select(PipelineRun.attempts).where(PipelineRun.run_id == ctx.run_id)
+            ).scalar()
+            alert = run_failed_alert(ctx.run_id, int(attempt or 1), ctx.snapshot_at, error)
+            fresh = store_alerts(conn, [alert])
+    announce(ctx.engine, fresh)
 
 
 @dataclass(frozen=True)

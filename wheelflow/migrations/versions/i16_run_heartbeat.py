@@ -1,7 +1,7 @@
 """pipeline_runs.heartbeat_at: stale `running` rows (a killed process) are detected and crashed.
 
 Revision ID: i16_run_heartbeat
-Revises: i15_alert_rules
+Revises: i14_risk
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i16_run_heartbeat"
-down_revision: str | Sequence[str] | None = "i15_alert_rules"
+down_revision: str | Sequence[str] | None = "i14_risk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
