@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from api.alert_dispatch import OutboxDispatcher
 from api.auth import PUBLIC, WheelflowAuthMiddleware
 from api.cache import SharedStaleWhileRevalidate, StaleWhileRevalidate
+from api.controllers.accounts import AccountsController
 from api.controllers.admin import AdminController
 from api.controllers.alerting import (
     AlertmanagerController,
@@ -202,6 +203,7 @@ def create_app(
             SystemController,
             SessionController,
             AdminController,
+            AccountsController,
             MarketController,
             PortfolioController,
             OperationsController,
