@@ -77,6 +77,13 @@ def accounts_of(conn: Connection, principal: Principal) -> frozenset[str] | None
     return frozenset(rows)
 
 
+def of_accounts(
+    rows: list[dict[str, Any]], accounts: frozenset[str] | None
+) -> list[dict[str, Any]]:
+    """The rows (each with an ``account``) of ``accounts``; all when None (admins)."""
+    return rows if accounts is None else [r for r in rows if r["account"] in accounts]
+
+
 def list_accounts(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
     """The caller's accounts (admins: every account known to the books, the positions or the
     owners table) with their owners."""

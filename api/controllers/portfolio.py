@@ -81,10 +81,16 @@ class PortfolioController(Controller):
         """The latest risk check and each account's risk report. Traders and admins: every
         check with its subject, metric, limit and message, the breaches, and per account the
         figures (equity, cash, buying power, dollar greeks, VaR/ES in USD), exposure per
-        sector, cluster and underlying (holdings) and the scenario table. Viewers: aggregate
+        sector, cluster and underlying (holdings) and the scenario table, of the accounts they
+        own (admins: all). Viewers: aggregate
         figures only (checks and breaches per check name; per account VaR/ES and scenario P&L
         as shares of equity), no holdings, cash or exposure."""
         full = authorization.sees_holdings(request.user.role)
         with reader.connect() as conn:
             view = authorization.risk_view(queries.latest_risk(conn), request.user.role)
-            return view | {"accounts": latest_reports(conn, full=full)}
+            reports = latest_reports(conn, full=full)
+            if full:  # a trader's full figures are of the accounts they own only
+                reports = authorization.of_accounts(
+                    reports, authorization.accounts_of(conn, request.user)
+                )
+            return view | {"accounts": reports}
