@@ -229,3 +229,11 @@ def test_unknown_users_and_wrong_passwords_take_about_the_same_time(client, coun
     passwords.dummy_hash()
     known, unknown = median_seconds("viewer"), median_seconds("no-such-user")
     assert unknown / known < 1.5, (unknown, known)  # before: a hash plus a verify, ~2x
+
+
+def test_an_unreachable_redis_fails_closed_with_a_503(shared_engine, tmp_path):
+    settings = api_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
+    with make_client(shared_engine, settings) as unreachable:
+        response = unreachable.post("/auth/login", json={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "shared state unavailable, retry later"
