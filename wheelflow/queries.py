@@ -587,3 +587,65 @@ def last_run_summary(conn: Connection) -> dict[str, Any]:
         "status": row.status,
         "age_seconds": round((utcnow() - at).total_seconds(), 1),
     }
+
+
+def run_quarantined_rows(
+    conn: Connection, run_id: str, *, stage: str | None = None, limit: int = 200
+) -> dict[str, Any]:
+    """One run's data-quality outcomes and its quarantined rows with their reasons.
+
+    ``quality_results`` holds every gate's result per expectation; ``quarantined`` the refused
+    rows (newest snapshot first, at most ``limit``) and ``quarantined_total`` how many there are.
+    """
+    r = _table(PipelineRun)
+    if conn.execute(select(r.c.run_id).where(r.c.run_id == run_id)).first() is None:
+        raise NotFound(f"no pipeline run {run_id!r}")
+    q = _table(QualityResult)
+    z = _table(QuarantinedRow)
+    conditions = [z.c.run_id == run_id]
+    if stage is not None:
+        conditions.append(z.c.stage == stage)
+    total = conn.execute(select(func.count()).select_from(z).where(*conditions)).scalar_one()
+    rows = conn.execute(
+        select(z.c.snapshot_at, z.c.stage, z.c.row_key, z.c.reasons, z.c.payload, z.c.created_at)
+        .where(*conditions)
+        .order_by(z.c.snapshot_at.desc(), z.c.stage, z.c.row_key)
+        .limit(limit)
+    ).mappings()
+    quality = conn.execute(
+        select(q).where(q.c.run_id == run_id).order_by(q.c.stage, q.c.batch)
+    ).mappings()
+    return {
+        "run_id": run_id,
+        "quality_results": [dict(row) for row in quality],
+        "quarantined_total": int(total),
+        "quarantined": [dict(row) for row in rows],
+    }
+
+
+# --------------------------------------------------------------------------- live events
+
+
+def recent_run_states(conn: Connection, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Status of the latest runs (run_id, status, snapshot_at, finished_at), newest first:
+    the API's live watcher compares two readings to see runs start and finish."""
+    r = _table(PipelineRun)
+    query = (
+        select(r.c.run_id, r.c.status, r.c.snapshot_at, r.c.finished_at, r.c.n_rankings)
+        .order_by(r.c.started_at.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def alerts_after(
+    conn: Connection, after_id: int | None, *, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Alerts with id > ``after_id`` oldest first; with ``after_id`` None, only the newest one
+    (so a watcher starts from the current end of the table)."""
+    t = _table(Alert)
+    if after_id is None:
+        query = select(t).order_by(t.c.id.desc()).limit(1)
+    else:
+        query = select(t).where(t.c.id > after_id).order_by(t.c.id).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]

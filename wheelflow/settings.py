@@ -24,9 +24,12 @@ def _default_data_dir() -> Path:
 
 
 # The API's Content-Security-Policy (one place): same-origin scripts, styles, images and calls
-# serve the dashboard's React app at / and the pinned docs assets under /schema.
+# serve the dashboard's React app at / and the pinned docs assets under /schema. Scripts stay
+# strictly same-origin; styles also allow inline <style>, which MUI (emotion) and Scalar inject
+# at run time (without it the dashboard and the docs render unstyled; a style cannot run code).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     content_security_policy: str = CONTENT_SECURITY_POLICY
     api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
+    # Dashboard: live events go through Redis pub/sub when redis_url is set, else in memory
+    live_poll_seconds: float = Field(default=0.5, ge=0, le=60)  # run/alert watcher; 0 off
+    web_dist_dir: Path | None = None  # the built web app; default web/dist of the checkout
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
     # Provider credentials (never logged)
     tradier_token: SecretStr = SecretStr("")

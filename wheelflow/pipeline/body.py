@@ -149,7 +149,7 @@ def process_chain_batch(
     with clock.timed("validate_chains"):
         chains = steps.validate_chains(ctx, fetch, label)
     with clock.timed("greeks"):
-        with_greeks = steps.compute_greeks(ctx, chains, exercise)
+        with_greeks = steps.compute_greeks(ctx, chains, exercise, fetch.dividends)
     with clock.timed("store_chains"):
         return steps.store_greeks(ctx, with_greeks, label)
 
