@@ -340,6 +340,7 @@ def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "jwt_secret": "test-jwt-secret-0123456789abcdef0123456789",
         "webhook_secret": WEBHOOK_SECRET,
         "login_rate_per_minute": 1000,
+        "login_account_failures": 1000,
         "webhook_rate_per_minute": 1000,
         "live_poll_seconds": 0,  # the live watcher is tested on its own (test_dashboard_live.py)
     }
