@@ -103,9 +103,22 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str, int, str]:
     return decoded
 
 
+def completed_snapshots() -> Any:
+    """The snapshots whose pipeline run completed: the only ones readers serve.
+
+    A run's rows are written stage by stage; its ``pipeline_runs`` status turns `completed` in
+    one transaction at the end, so filtering on it makes a run visible all at once, and a
+    running, failed or crashed run's partial rows are never served.
+    """
+    runs = _table(PipelineRun)
+    return select(runs.c.snapshot_at).where(runs.c.status == "completed")
+
+
 def latest_ranking_snapshot(conn: Connection, run_id: str | None = None) -> dt.datetime | None:
-    """Snapshot of the latest run (max snapshot_at), or of ``run_id``."""
-    query = select(func.max(_RANKINGS.c.snapshot_at))
+    """Snapshot of the latest completed run (max snapshot_at), or of ``run_id``."""
+    query = select(func.max(_RANKINGS.c.snapshot_at)).where(
+        _RANKINGS.c.snapshot_at.in_(completed_snapshots())
+    )
     if run_id is not None:
         query = query.where(_RANKINGS.c.run_id == run_id)
     return conn.execute(query).scalar_one_or_none()
@@ -127,10 +140,11 @@ def rankings_page(
         after = (after_strategy, after_rank, after_occ)
         conditions = [c.snapshot_at == pinned]
     else:
-        latest = select(func.max(c.snapshot_at))
+        latest = select(func.max(c.snapshot_at)).where(c.snapshot_at.in_(completed_snapshots()))
         if filters.run_id is not None:
             latest = latest.where(c.run_id == filters.run_id)
         conditions = [c.snapshot_at == latest.scalar_subquery()]
+    conditions.append(c.snapshot_at.in_(completed_snapshots()))
     if filters.strategy:
         conditions.append(c.strategy == filters.strategy)
     if filters.symbol:
@@ -186,7 +200,9 @@ def option_chain(
     symbol = normalize_symbol(symbol)
     t = _table(OptionSnapshot)
     snapshot_at = conn.execute(
-        select(func.max(t.c.snapshot_at)).where(t.c.underlying == symbol)
+        select(func.max(t.c.snapshot_at)).where(
+            t.c.underlying == symbol, t.c.snapshot_at.in_(completed_snapshots())
+        )
     ).scalar_one_or_none()
     if snapshot_at is None:
         raise NotFound(f"no option chain stored for {symbol}")
@@ -387,7 +403,9 @@ def derived_wheel_cycles(
 def latest_risk(conn: Connection) -> dict[str, Any]:
     """Checks of the latest risk snapshot and the breaches (checks that did not pass)."""
     t = _table(RiskCheck)
-    snapshot_at = conn.execute(select(func.max(t.c.snapshot_at))).scalar_one_or_none()
+    snapshot_at = conn.execute(
+        select(func.max(t.c.snapshot_at)).where(t.c.snapshot_at.in_(completed_snapshots()))
+    ).scalar_one_or_none()
     if snapshot_at is None:
         return {"snapshot_at": None, "run_id": None, "passed": None, "checks": [], "breaches": []}
     checks = [
