@@ -25,6 +25,11 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--trades", help="write the trade log CSV here")
     sim.add_argument("--database", help="SQLite file to keep the run in (default: a temporary one)")
     sim.add_argument(
+        "--no-portfolio-limits",
+        action="store_true",
+        help="orders pass only the per-order checks, not the risk service's portfolio limits",
+    )
+    sim.add_argument(
         "--replay",
         type=Path,
         metavar="DIR",
@@ -79,6 +84,7 @@ def _simulate(args: argparse.Namespace) -> int:
             universe_size=args.universe,
             start=args.start or DEFAULT_START,
             mode=args.mode,
+            portfolio_limits=not args.no_portfolio_limits,
             replay=_recording(args.replay, settings),
         )
         engine.dispose()
