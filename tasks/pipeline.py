@@ -74,8 +74,12 @@ def validate_chains(ctx: RunContext, fetch: ChainFetch, label: str) -> pd.DataFr
 
 
 @task(name="compute-iv-greeks", cache_policy=NO_CACHE)
-def compute_greeks(ctx: RunContext, chains: pd.DataFrame, exercise: str) -> pd.DataFrame:
-    return stages.compute_greeks(chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise)
+def compute_greeks(
+    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    return stages.compute_greeks(
+        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise, dividends
+    )
 
 
 @task(name="validate-and-store-greeks", cache_policy=NO_CACHE)

@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet and "prefect" not in sys.modules:
         # The progress bar tells the story; Prefect's INFO lines would garble it. Only before
         # Prefect is imported (a fresh process): then it reads this once.
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # Only the console handler is quieted: INFO records still reach the Prefect server.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     console = Console(width=None if Console().is_terminal else 120)
     settings = get_settings()
     engine_for(settings.resolved_database_url)  # an unreachable database: one line, before Prefect

@@ -47,7 +47,7 @@ class PipelineSteps:
     # Starts one batch's fetch; the body starts every batch before it waits on the first.
     start_chain_fetch: Callable[[MarketDataProvider, Sequence[str]], Pending[ChainFetch]]
     validate_chains: Callable[[RunContext, ChainFetch, str], pd.DataFrame]
-    compute_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
+    compute_greeks: Callable[[RunContext, pd.DataFrame, str, pd.DataFrame | None], pd.DataFrame]
     store_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
     rank: Callable[[RunContext, pd.DataFrame, dict[str, float], Sequence[str] | None], pd.DataFrame]
     check_risk: Callable[
@@ -62,9 +62,11 @@ class PipelineSteps:
     deliver: Callable[[RunContext], str | None]
 
 
-def _greeks(ctx: RunContext, chains: pd.DataFrame, exercise: str) -> pd.DataFrame:
+def _greeks(
+    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None
+) -> pd.DataFrame:
     return chain_stage.compute_greeks(
-        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise
+        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise, dividends
     )
 
 
