@@ -12,6 +12,7 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -102,9 +103,22 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str, int, str]:
     return decoded
 
 
+def completed_snapshots() -> Any:
+    """The snapshots whose pipeline run completed: the only ones readers serve.
+
+    A run's rows are written stage by stage; its ``pipeline_runs`` status turns `completed` in
+    one transaction at the end, so filtering on it makes a run visible all at once, and a
+    running, failed or crashed run's partial rows are never served.
+    """
+    runs = _table(PipelineRun)
+    return select(runs.c.snapshot_at).where(runs.c.status == "completed")
+
+
 def latest_ranking_snapshot(conn: Connection, run_id: str | None = None) -> dt.datetime | None:
-    """Snapshot of the latest run (max snapshot_at), or of ``run_id``."""
-    query = select(func.max(_RANKINGS.c.snapshot_at))
+    """Snapshot of the latest completed run (max snapshot_at), or of ``run_id``."""
+    query = select(func.max(_RANKINGS.c.snapshot_at)).where(
+        _RANKINGS.c.snapshot_at.in_(completed_snapshots())
+    )
     if run_id is not None:
         query = query.where(_RANKINGS.c.run_id == run_id)
     return conn.execute(query).scalar_one_or_none()
@@ -126,10 +140,11 @@ def rankings_page(
         after = (after_strategy, after_rank, after_occ)
         conditions = [c.snapshot_at == pinned]
     else:
-        latest = select(func.max(c.snapshot_at))
+        latest = select(func.max(c.snapshot_at)).where(c.snapshot_at.in_(completed_snapshots()))
         if filters.run_id is not None:
             latest = latest.where(c.run_id == filters.run_id)
         conditions = [c.snapshot_at == latest.scalar_subquery()]
+    conditions.append(c.snapshot_at.in_(completed_snapshots()))
     if filters.strategy:
         conditions.append(c.strategy == filters.strategy)
     if filters.symbol:
@@ -185,7 +200,9 @@ def option_chain(
     symbol = normalize_symbol(symbol)
     t = _table(OptionSnapshot)
     snapshot_at = conn.execute(
-        select(func.max(t.c.snapshot_at)).where(t.c.underlying == symbol)
+        select(func.max(t.c.snapshot_at)).where(
+            t.c.underlying == symbol, t.c.snapshot_at.in_(completed_snapshots())
+        )
     ).scalar_one_or_none()
     if snapshot_at is None:
         raise NotFound(f"no option chain stored for {symbol}")
@@ -204,10 +221,17 @@ def option_chain(
 
 
 def positions(
-    conn: Connection, *, status: str | None = None, symbol: str | None = None
+    conn: Connection,
+    *,
+    status: str | None = None,
+    symbol: str | None = None,
+    accounts: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Positions, of ``accounts`` only when given (None: every account)."""
     t = _table(Position)
     query = select(t).order_by(t.c.id)
+    if accounts is not None:
+        query = query.where(t.c.account.in_(sorted(accounts)))
     if status:
         query = query.where(t.c.status == status)
     if symbol:
@@ -215,10 +239,14 @@ def positions(
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def position(conn: Connection, position_id: int) -> dict[str, Any]:
+def position(
+    conn: Connection, position_id: int, *, accounts: Collection[str] | None = None
+) -> dict[str, Any]:
+    """One position; NotFound also when it belongs to none of ``accounts`` (when given), so
+    its existence is not revealed."""
     t = _table(Position)
     row = conn.execute(select(t).where(t.c.id == position_id)).mappings().first()
-    if row is None:
+    if row is None or (accounts is not None and row["account"] not in accounts):
         raise NotFound(f"no position with id {position_id}")
     return dict(row)
 
@@ -257,13 +285,14 @@ def _latest_marks(conn: Connection, open_positions: pd.DataFrame) -> pd.Series:
     return marks.astype(float)
 
 
-def pnl(conn: Connection) -> dict[str, Any]:
-    """Realized (closed and partial) and unrealized (open, marked to the latest quote) P&L in USD.
+def pnl(conn: Connection, *, accounts: Collection[str] | None = None) -> dict[str, Any]:
+    """Realized (closed and partial) and unrealized (open, marked to the latest quote) P&L in USD,
+    of the positions of ``accounts`` (None: every account).
 
     Unrealized = (mark - average_price) x quantity x multiplier (100 for options), so a short
     put sold at 2.00 and marked at 0.50 shows +150 per contract.
     """
-    frame = pd.DataFrame(positions(conn))
+    frame = pd.DataFrame(positions(conn, accounts=accounts))
     if frame.empty:
         return {
             "total": {"realized": 0.0, "unrealized": 0.0, "unmarked_positions": 0},
@@ -312,16 +341,24 @@ def pnl(conn: Connection) -> dict[str, Any]:
 
 
 def wheel_cycles(
-    conn: Connection, *, symbol: str | None = None, is_open: bool | None = None
+    conn: Connection,
+    *,
+    symbol: str | None = None,
+    is_open: bool | None = None,
+    accounts: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Wheel cycles from the lifecycle's ``wheel_cycles`` table, newest first.
+    """Wheel cycles from the lifecycle's ``wheel_cycles`` table, newest first (of ``accounts``
+    only when given).
 
     Falls back to ``derived_wheel_cycles`` when that table does not exist (older databases).
     """
     t = Base.metadata.tables.get("wheel_cycles")
     if t is None or not inspect(conn).has_table("wheel_cycles"):
-        return {"source": "positions", "cycles": derived_wheel_cycles(conn, symbol=symbol)}
+        cycles = derived_wheel_cycles(conn, symbol=symbol, accounts=accounts)
+        return {"source": "positions", "cycles": cycles}
     query = select(t).order_by(t.c.id.desc())
+    if accounts is not None:
+        query = query.where(t.c.account.in_(sorted(accounts)))
     if symbol:
         query = query.where(t.c.symbol == normalize_symbol(symbol))
     if is_open is not None:
@@ -329,10 +366,12 @@ def wheel_cycles(
     return {"source": "wheel_cycles", "cycles": [dict(r) for r in conn.execute(query).mappings()]}
 
 
-def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list[dict[str, Any]]:
+def derived_wheel_cycles(
+    conn: Connection, *, symbol: str | None = None, accounts: Collection[str] | None = None
+) -> list[dict[str, Any]]:
     """Cycles derived from positions grouped by ``cycle_id`` (by symbol when unset): legs, open
     legs, realized P&L (USD), first open and last close."""
-    frame = pd.DataFrame(positions(conn, symbol=symbol))
+    frame = pd.DataFrame(positions(conn, symbol=symbol, accounts=accounts))
     if frame.empty:
         return []
     key = (
@@ -364,7 +403,9 @@ def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list
 def latest_risk(conn: Connection) -> dict[str, Any]:
     """Checks of the latest risk snapshot and the breaches (checks that did not pass)."""
     t = _table(RiskCheck)
-    snapshot_at = conn.execute(select(func.max(t.c.snapshot_at))).scalar_one_or_none()
+    snapshot_at = conn.execute(
+        select(func.max(t.c.snapshot_at)).where(t.c.snapshot_at.in_(completed_snapshots()))
+    ).scalar_one_or_none()
     if snapshot_at is None:
         return {"snapshot_at": None, "run_id": None, "passed": None, "checks": [], "breaches": []}
     checks = [

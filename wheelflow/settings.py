@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     exercise_style: Literal["auto", "american", "european"] = "auto"
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
+    # A `running` pipeline run without a heartbeat for this long is marked crashed (its process
+    # died); heartbeats come after every stage and chain batch, so keep it above a batch's time.
+    run_stale_seconds: int = Field(default=900, ge=30)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     # Two retry layers, one per kind of fault: the HTTP client retries each request's transient
     # faults (timeouts, connection errors, 5xx, 408, 429); a Prefect task retries a whole batch
