@@ -25,6 +25,11 @@ from sqlalchemy import Engine
 from api.auth import WheelflowAuthMiddleware
 from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
+from api.controllers.alerting import (
+    AlertmanagerController,
+    DeliveryController,
+    SubscriptionController,
+)
 from api.controllers.market import MarketController
 from api.controllers.operations import OperationsController
 from api.controllers.portfolio import PortfolioController
@@ -44,6 +49,8 @@ RATE_LIMITED = {
     "/auth/login": "login",
     "/auth/refresh": "login",
     "/webhooks/tradingview": "webhook",
+    "/webhooks/alertmanager": "webhook",
+    "/me/subscriptions/test": "webhook",
 }
 
 
@@ -157,6 +164,9 @@ def create_app(
             PortfolioController,
             OperationsController,
             WebhookController,
+            SubscriptionController,
+            DeliveryController,
+            AlertmanagerController,
         ],
         state=state,
         dependencies={

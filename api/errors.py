@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import OperationalError
 
+from wheelflow.alerts.subscriptions import SubscriptionNotFound
 from wheelflow.errors import WheelflowError
 from wheelflow.queries import NotFound, QueryInputError
 from wheelflow.security import AuthenticationFailed
@@ -27,7 +28,7 @@ def query_input_error(_: Request[Any, Any, Any], exc: QueryInputError) -> Respon
     return _body(400, f"Validation failed: {exc}", [{"key": exc.field, "message": exc.message}])
 
 
-def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+def not_found(_: Request[Any, Any, Any], exc: NotFound | SubscriptionNotFound) -> Response[Any]:
     return _body(404, str(exc))
 
 
@@ -48,6 +49,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OperationalError: database_unavailable,
     QueryInputError: query_input_error,
     NotFound: not_found,
+    SubscriptionNotFound: not_found,
     AuthenticationFailed: authentication_failed,
     WheelflowError: wheelflow_error,
 }

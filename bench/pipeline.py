@@ -16,42 +16,17 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._db import drop_database, fresh_database
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-PG_URL = os.environ.get(
-    "WHEELFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DAY = dt.date(2026, 11, 24)
-
-
-def _database(backend: str, workdir: Path) -> tuple[str, object]:
-    from sqlalchemy import create_engine, text
-
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.sqlite'}", None
-    schema = f"wf_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", (admin, schema)
-
-
-def _drop(handle: object) -> None:
-    if handle is None:
-        return
-    from sqlalchemy import text
-
-    admin, schema = handle  # type: ignore[misc]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def main() -> int:
@@ -76,7 +51,7 @@ def main() -> int:
     rows = []
     with prefect_test_harness(server_startup_timeout=180):
         # Warm-up: imports (Great Expectations ~3-7 s) and the first flow run are not measured.
-        url, handle = _database("sqlite", workdir)
+        url, handle = fresh_database("sqlite", workdir)
         warm = SyntheticMarket(as_of=DAY, universe_size=30)
         wheel_pipeline(
             provider=warm, database_url=url, symbols=warm.symbols[:3], strategy_file=str(strategy)
@@ -84,7 +59,7 @@ def main() -> int:
         for backend in backends:
             for size in sizes:
                 market = SyntheticMarket(as_of=DAY, universe_size=size)
-                url, handle = _database(backend, workdir)
+                url, handle = fresh_database(backend, workdir)
                 start = time.perf_counter()
                 summary = wheel_pipeline(
                     provider=market,
@@ -93,7 +68,7 @@ def main() -> int:
                     strategy_file=str(strategy),
                 )
                 total = time.perf_counter() - start
-                _drop(handle)
+                drop_database(handle)
                 rows.append((backend, size, summary, total))
                 stages = "  ".join(f"{k}={v:.1f}s" for k, v in summary["stage_seconds"].items())
                 print(

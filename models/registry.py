@@ -5,6 +5,7 @@ One line per module; modules added by later features append their line here.
 
 from __future__ import annotations
 
+import models.alerting
+import models.auth
+import models.lifecycle
 import models.tables  # noqa: F401
-import models.lifecycle  # noqa: F401
-import models.auth  # noqa: F401

@@ -78,6 +78,36 @@ class Settings(BaseSettings):
     provider_requests_per_minute: float | None = Field(default=None, gt=0, le=60000)
     provider_retry_max_delay_seconds: float = Field(default=30.0, ge=0, le=600)
     provider_max_days_to_expiry: int = Field(default=60, ge=0, le=1000)
+    # Alert delivery (issue 15): Apprise URLs, the outbox dispatcher, the RabbitMQ queue
+    alert_urls: str = ""  # comma-separated Apprise URLs: the default subscription (every alert)
+    alert_secret_key: SecretStr = SecretStr("")  # Fernet key for stored channel URLs
+    alert_max_attempts: int = Field(default=8, ge=1, le=100)  # then the delivery is dead
+    alert_retry_base_seconds: float = Field(default=30.0, ge=0, le=86400)
+    alert_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    alert_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
+    alert_send_concurrency: int = Field(default=16, ge=1, le=256)
+    amqp_url: SecretStr = SecretStr("")  # amqp://user:pass@host:5672/ ; empty: in process
+    amqp_exchange: str = Field(default="wheelflow.alerts", min_length=1, max_length=200)
+    amqp_queue: str = Field(default="wheelflow.notify", min_length=1, max_length=200)
+    alertmanager_token: SecretStr = SecretStr("")  # bearer token of POST /webhooks/alertmanager
+
+    @field_validator("alert_urls")
+    @classmethod
+    def _check_alert_urls(cls, value: str) -> str:
+        if value.strip():
+            from wheelflow.alerts.channels import parse_url_list
+
+            try:
+                parse_url_list(value)
+            except ConfigError as exc:  # names the (redacted) URL Apprise cannot use
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def alert_url_list(self) -> list[str]:
+        from wheelflow.alerts.channels import parse_url_list
+
+        return parse_url_list(self.alert_urls) if self.alert_urls.strip() else []
 
     @field_validator("database_url")
     @classmethod

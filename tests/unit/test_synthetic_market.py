@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -116,3 +119,72 @@ def test_unknown_symbols_are_reported_not_raised() -> None:
     fetch = SyntheticMarket(as_of=DAY).option_chains(["F", "NOPE"])
     assert fetch.failures == {"NOPE": "unknown symbol"}
     assert set(fetch.chains["underlying"]) == {"F"}
+
+
+def _nio_with(market: SyntheticMarket, symbols: list[str]) -> pd.DataFrame:
+    chains = market.option_chains(symbols).chains
+    return chains[chains["underlying"] == "NIO"].reset_index(drop=True)
+
+
+def test_a_symbol_chain_is_the_same_whichever_symbols_are_requested_with_it() -> None:
+    market = SyntheticMarket(as_of=DAY)
+    alone = _nio_with(market, ["NIO"])
+    ten_others = [s for s in market.symbols if s != "NIO"][:10]
+    with_ten_others = _nio_with(market, [*ten_others, "NIO"])
+    reversed_order = _nio_with(SyntheticMarket(as_of=DAY), ["NIO", *market.symbols[::-1]])
+    assert len(alone) > 100
+    pdt.assert_frame_equal(alone, with_ten_others)
+    pdt.assert_frame_equal(alone, reversed_order)
+
+
+def test_a_symbol_quotes_and_bars_are_the_same_whichever_symbols_are_requested_with_it() -> None:
+    market = SyntheticMarket(as_of=DAY)
+    others = [*[s for s in market.symbols if s != "NIO"][:10], "NIO"]
+    start = DAY - dt.timedelta(days=45)
+    quote_alone = market.quotes(["NIO"])
+    quotes = market.quotes(others)
+    quote_with_others = quotes[quotes["symbol"] == "NIO"].reset_index(drop=True)
+    pdt.assert_frame_equal(quote_alone, quote_with_others)
+    bars_alone = market.price_history(["NIO"], start, DAY)
+    bars_with_others = market.price_history(others, start, DAY)
+    bars_with_others = bars_with_others[bars_with_others["symbol"] == "NIO"]
+    pdt.assert_frame_equal(bars_alone, bars_with_others.reset_index(drop=True))
+
+
+def test_a_bar_is_the_same_whatever_range_and_later_date_it_is_read_with() -> None:
+    day = DAY - dt.timedelta(days=20)
+    short = SyntheticMarket(as_of=DAY).price_history(["NIO"], day, day)
+    long = SyntheticMarket(as_of=DAY + dt.timedelta(days=30)).price_history(
+        ["NIO"], day - dt.timedelta(days=60), DAY
+    )
+    pdt.assert_frame_equal(
+        short, long[long["bar_date"] == short["bar_date"].iloc[0]].reset_index(drop=True)
+    )
+
+
+def test_generated_symbols_do_not_depend_on_universe_size() -> None:
+    small = SyntheticMarket(as_of=DAY, universe_size=40)
+    large = SyntheticMarket(as_of=DAY, universe_size=400)
+    generated = small.symbols[30:]
+    pdt.assert_frame_equal(small.quotes(generated), large.quotes(generated))
+    pdt.assert_frame_equal(
+        small.option_chains(generated).chains, large.option_chains(generated).chains
+    )
+
+
+def test_the_market_is_the_same_in_another_process() -> None:
+    script = (
+        "import datetime as dt, pandas as pd;"
+        "from wheelflow.providers.synthetic import SyntheticMarket;"
+        "m = SyntheticMarket(as_of=dt.date(2026, 11, 24));"
+        "print(pd.util.hash_pandas_object(m.option_chains(['NIO', 'F']).chains).sum())"
+    )
+    # A different hash seed in the child: a draw keyed on Python's hash() would differ.
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    child = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    here = pd.util.hash_pandas_object(
+        SyntheticMarket(as_of=DAY).option_chains(["NIO", "F"]).chains
+    ).sum()
+    assert int(child.stdout.strip()) == int(here)

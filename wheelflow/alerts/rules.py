@@ -147,3 +147,38 @@ def log_alerts(alerts: Iterable[dict[str, Any]]) -> None:
             a["title"],
             a["message"],
         )
+
+
+_OPS_SEVERITY = {"critical": "critical", "page": "critical", "warning": "warning", "info": "info"}
+
+
+def operations_alerts(alerts: Iterable[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+    """Alertmanager's alerts (webhook v4 ``alerts[]``) as wheelflow ``operations`` alerts.
+
+    Keyed by fingerprint, start time and status: a firing alert alerts once, its resolution once.
+    """
+    out = []
+    for a in alerts:
+        labels = a.get("labels") or {}
+        notes = a.get("annotations") or {}
+        name = str(labels.get("alertname", "alert"))
+        status = str(a.get("status", "firing"))
+        resolved = status == "resolved"
+        severity = "info" if resolved else _OPS_SEVERITY.get(str(labels.get("severity")), "warning")
+        fingerprint = a.get("fingerprint") or "|".join(
+            f"{k}={v}" for k, v in sorted(labels.items())
+        )
+        summary = str(notes.get("summary") or name)
+        out.append(
+            _alert(
+                f"ops:{fingerprint}:{a.get('startsAt', '')}:{status}",
+                now,
+                "operations",
+                severity,
+                None,
+                f"{'Resolved' if resolved else 'Operations'}: {name}: {summary}",
+                str(notes.get("description") or summary),
+                {"labels": labels, "status": status, "generator_url": a.get("generatorURL")},
+            )
+        )
+    return out

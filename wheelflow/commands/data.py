@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wheelflow.errors import WheelflowError
+
+if TYPE_CHECKING:
+    from wheelflow.watchlist_import import WatchlistImport
 
 
 def register(subparsers: Any) -> None:
@@ -32,13 +35,15 @@ def _engine() -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from wheelflow.providers.tradingview import import_watchlist, parse_watchlist, select_section
+    from wheelflow.watchlist_import import import_watchlist, parse_watchlist, select_section
 
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise WheelflowError(f"cannot read watchlist {args.file}: {exc}") from None
     parsed = parse_watchlist(text)
+    if parsed.entries.empty:
+        raise WheelflowError(f"{args.file} holds no stock or ETF symbol: {_skipped(parsed)}")
     if args.section:
         parsed = select_section(parsed, args.section)
     count = import_watchlist(_engine(), parsed)
@@ -50,14 +55,29 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from wheelflow.providers.tradingview import list_watchlist
+    from wheelflow.watchlist_import import list_watchlist
 
     rows = list_watchlist(_engine())
     if rows.empty:
         print("the watchlist is empty (wheelflow watchlist import FILE)")
         return 0
-    for row in rows.itertuples(index=False):
+    # Rows the pipeline seeded (or the API added) have no section: NULL reads back as NaN.
+    shown = rows.astype({"section": object, "source": object}).fillna(
+        {"section": "-", "source": "-"}
+    )
+    for row in shown.itertuples(index=False):
         state = "active" if row.active else "inactive"
-        print(f"{row.symbol:10s} {row.section or '-':20s} {row.source:12s} {state}")
+        print(f"{row.symbol:10s} {row.section:20s} {row.source:12s} {state}")
     print(f"{len(rows)} symbol(s)")
     return 0
+
+
+def _skipped(parsed: WatchlistImport) -> str:
+    """The first skipped entries with their reasons, for an error message."""
+    if not parsed.skipped:
+        return "the file has no entries (expected EXCHANGE:SYMBOL, comma or newline separated)"
+    shown = "; ".join(f"{token[:40]!r} ({reason})" for token, reason in parsed.skipped[:3])
+    more = len(parsed.skipped) - 3
+    return f"{len(parsed.skipped)} entries skipped: {shown}" + (
+        f" and {more} more" if more > 0 else ""
+    )

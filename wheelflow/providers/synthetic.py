@@ -2,7 +2,9 @@
 
 Deterministic for a seed and a date. Every underlying walks one geometric Brownian motion path
 (one business day per step, from ``EPOCH``) with its own volatility and drift, so consecutive
-days continue the same path and a simulation sees a coherent market. Option prices come from the
+days continue the same path and a simulation sees a coherent market. Every random draw comes from
+a stream of its own symbol (and day), so a symbol's quotes, bars and chain on a day are the same
+whichever other symbols are requested with it, and in every process. Option prices come from the
 pricing engine over an implied-volatility surface with put skew, a smile and a term structure;
 bid/ask spreads widen away from the money and for cheap contracts, on listed tick sizes;
 open interest and volume concentrate near the money and in monthly expirations.
@@ -22,6 +24,7 @@ from functools import cached_property, lru_cache
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from wheelflow.market_time import close_time_utc, years_to_expiry
 from wheelflow.occ import build_occ_symbols
@@ -96,8 +99,23 @@ DIVIDEND_YIELDS: dict[str, float] = {
 }
 
 
+def symbol_key(symbol: str) -> int:
+    """A hash of the ticker that is the same in every process (unlike ``hash()``)."""
+    return zlib.crc32(symbol.encode())
+
+
 def _symbol_seed(seed: int, symbol: str) -> list[int]:
-    return [seed, zlib.crc32(symbol.encode())]
+    return [seed, symbol_key(symbol)]
+
+
+def symbol_day_rng(seed: int, stream: str, symbol: str, day: dt.date) -> np.random.Generator:
+    """The random stream of one symbol on one day, for one purpose (``stream``).
+
+    Seeded from (seed, stream, symbol, day) only, so the draws of a symbol never depend on which
+    other symbols are generated with it or in which order.
+    """
+    entropy = [seed, symbol_key(stream), symbol_key(symbol), day.toordinal()]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
 def _generated_symbol(i: int) -> str:
@@ -193,12 +211,14 @@ class SyntheticMarket:
     @cached_property
     def universe(self) -> _Underlying:
         base = list(DEFAULT_UNIVERSE[: self.universe_size])
-        rng = np.random.default_rng([self.seed, 7])
         extra = self.universe_size - len(base)
         if extra > 0:
-            prices = np.round(np.exp(rng.normal(np.log(35.0), 0.9, extra)), 2).clip(2.0, 900.0)
-            vols = rng.uniform(0.15, 0.9, extra)
-            liq = rng.uniform(0.3, 1.0, extra)
+            # One uniform row per generated symbol, drawn in one call: symbol i gets the same
+            # price, volatility and liquidity whatever the universe size.
+            u = np.random.default_rng([self.seed, 7]).random((extra, 3))
+            prices = np.round(np.exp(np.log(35.0) + 0.9 * ndtri(u[:, 0])), 2).clip(2.0, 900.0)
+            vols = 0.15 + 0.75 * u[:, 1]
+            liq = 0.3 + 0.7 * u[:, 2]
             base += [
                 (_generated_symbol(i), float(p), float(v), float(q))
                 for i, (p, v, q) in enumerate(zip(prices, vols, liq, strict=True))
@@ -238,7 +258,7 @@ class SyntheticMarket:
 
     def _index(self, symbols: Sequence[str]) -> tuple[list[str], np.ndarray]:
         pos = {s: i for i, s in enumerate(self.universe.symbols)}
-        known = [s for s in symbols if s in pos]
+        known = [s for s in dict.fromkeys(symbols) if s in pos]  # once each, in request order
         return known, np.array([pos[s] for s in known], dtype=int)
 
     def snapshot_time(self) -> dt.datetime:
@@ -252,7 +272,8 @@ class SyntheticMarket:
         last = self._closes[idx, -1]
         prev = self._closes[idx, -2] if self._closes.shape[1] > 1 else last
         half = np.maximum(0.01, np.round(last * 0.0002, 2))
-        volume = (self.universe.liquidity[idx] * 2e7 * self._noise("vol", idx)).astype(np.int64)
+        noise = self._symbol_day_lognormal("quote-volume", known)
+        volume = (self.universe.liquidity[idx] * 2e7 * noise).astype(np.int64)
         frame = pd.DataFrame(
             {
                 "symbol": known,
@@ -275,12 +296,14 @@ class SyntheticMarket:
         cols = np.flatnonzero(mask)
         close = self._closes[idx][:, cols]
         prev = self._closes[idx][:, np.maximum(cols - 1, 0)]
-        rng = np.random.default_rng([self.seed, 11, int(cols[-1])])
-        wiggle = np.abs(rng.normal(0, 0.006, close.shape)) * close
-        open_ = np.round(prev + (close - prev) * rng.uniform(0, 0.3, close.shape), 2)
+        # One uniform row per (symbol, session since EPOCH): a bar is the same whatever range
+        # and symbols are requested.
+        u = np.stack([self._bar_uniforms(sym)[cols] for sym in known])
+        wiggle = 0.006 * np.abs(ndtri(u[..., 0])) * close
+        open_ = np.round(prev + (close - prev) * 0.3 * u[..., 1], 2)
         high = np.round(np.maximum(open_, close) + wiggle, 2)
         low = np.round(np.maximum(0.01, np.minimum(open_, close) - wiggle), 2)
-        volume = self.universe.liquidity[idx][:, None] * 2e7 * rng.lognormal(0, 0.3, close.shape)
+        volume = self.universe.liquidity[idx][:, None] * 2e7 * np.exp(0.3 * ndtri(u[..., 2]))
         n_sym, n_day = close.shape
         frame = pd.DataFrame(
             {
@@ -344,10 +367,23 @@ class SyntheticMarket:
         failures = {s: "unknown symbol" for s in symbols if s not in known}
         return ChainFetch(chains=self._chains(symbols, None), failures=failures)
 
+    # ------------------------------------------------------------------ per-symbol noise
+    def _symbol_day_lognormal(self, stream: str, symbols: Sequence[str]) -> np.ndarray:
+        """One lognormal(0, 0.25) factor per symbol for today, from each symbol's own stream."""
+        return np.array(
+            [symbol_day_rng(self.seed, stream, s, self.as_of).lognormal(0, 0.25) for s in symbols]
+        )
+
+    def _bar_uniforms(self, symbol: str) -> np.ndarray:
+        """Uniforms of shape (n_sessions, 3) for the bars of ``symbol``, row i = session i.
+
+        Drawn in one call from the symbol's stream, so row i is the same for any ``as_of``
+        on or after session i.
+        """
+        rng = np.random.default_rng([self.seed, 11, symbol_key(symbol)])
+        return rng.random((len(self._sessions), 3))
+
     # ------------------------------------------------------------------ chain generation
-    def _noise(self, tag: str, idx: np.ndarray) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, zlib.crc32(tag.encode()), self.as_of.toordinal()])
-        return rng.lognormal(0, 0.25, len(self.universe.symbols))[idx]
 
     def _chains(
         self, symbols: Sequence[str], expirations: Sequence[dt.date] | None
@@ -391,9 +427,8 @@ class SyntheticMarket:
         spot = spot_all[sym_k]
         t = t_exp[exp_j]
         base_vol = self.universe.volatility[idx][sym_k]
-        rng = np.random.default_rng([self.seed, 99, self.as_of.toordinal(), *idx[:4].tolist()])
         # Term structure: short-dated vol mean-reverts to the long-run level.
-        regime = self._noise("regime", idx)[sym_k]
+        regime = self._symbol_day_lognormal("vol-regime", known)[sym_k]
         atm = base_vol * (1.0 + (regime - 1.0) * np.exp(-t / 0.25))
         forward = spot * np.exp(RISK_FREE_RATE * t)
         x = np.log(strike / forward) / np.sqrt(np.maximum(t, 1e-6))  # standardized moneyness
@@ -402,21 +437,20 @@ class SyntheticMarket:
         theo = bsm_price(spot, strike, t, RISK_FREE_RATE, 0.0, iv, is_call)
         theo = np.maximum(theo, 0.0)
 
-        tick = np.where(theo < 3.0, 0.01, 0.05)
-        rel = 0.02 + 0.05 * np.abs(x) + 0.02 * (1.0 - self.universe.liquidity[idx][sym_k])
-        half = np.maximum(tick, theo * rel / 2 + 0.01 * rng.uniform(0.5, 1.5, len(theo)))
-        bid = np.floor((theo - half) / tick) * tick
-        bid = np.where(bid < tick, 0.0, bid)
-        ask = np.ceil((theo + half) / tick) * tick
-        ask = np.maximum(ask, bid + tick)
-
         liquidity = self.universe.liquidity[idx][sym_k]
         exp_dates = exp_series.iloc[exp_j].reset_index(drop=True)
         monthly = exp_dates.dt.day.between(15, 21).to_numpy()
         oi_mean = 4000.0 * liquidity * np.exp(-1.2 * np.abs(x)) * np.where(monthly, 2.0, 0.7)
-        open_interest = rng.poisson(oi_mean)
-        volume = rng.poisson(oi_mean * 0.15 * rng.uniform(0.2, 1.5, len(theo)))
-        last = np.round(np.clip(theo * rng.normal(1.0, 0.02, len(theo)), 0.0, None), 2)
+        noise = self._contract_noise(known, sym_k, oi_mean)
+
+        tick = np.where(theo < 3.0, 0.01, 0.05)
+        rel = 0.02 + 0.05 * np.abs(x) + 0.02 * (1.0 - liquidity)
+        half = np.maximum(tick, theo * rel / 2 + 0.01 * (0.5 + noise["spread"]))
+        bid = np.floor((theo - half) / tick) * tick
+        bid = np.where(bid < tick, 0.0, bid)
+        ask = np.ceil((theo + half) / tick) * tick
+        ask = np.maximum(ask, bid + tick)
+        last = np.round(np.clip(theo * (1.0 + 0.02 * noise["last"]), 0.0, None), 2)
 
         underlying = pd.Series(np.asarray(known, dtype=object)[sym_k])
         right = pd.Series(np.where(is_call, "C", "P"))
@@ -430,11 +464,39 @@ class SyntheticMarket:
                 "bid": np.round(bid, 2),
                 "ask": np.round(ask, 2),
                 "last": last,
-                "volume": volume,
-                "open_interest": open_interest,
+                "volume": noise["volume"],
+                "open_interest": noise["open_interest"],
                 "underlying_price": spot,
                 "quote_time": snapshot,
                 "parse_error": None,
             }
         )
         return conform(frame, CHAIN_COLUMNS)
+
+    def _contract_noise(
+        self, known: Sequence[str], sym_k: np.ndarray, oi_mean: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per-contract draws, each symbol's from its own (symbol, day) stream.
+
+        ``sym_k`` indexes ``known`` per contract row; within a symbol the rows keep their order
+        (calls then puts, by expiration and strike), so a symbol's chain gets the same draws
+        whichever other symbols are in the request. One loop step per symbol, none per contract.
+        """
+        n = len(sym_k)
+        out = {
+            "spread": np.empty(n),  # uniform [0, 1): spread jitter
+            "last": np.empty(n),  # standard normal: last trade vs theoretical
+            "open_interest": np.empty(n, dtype=np.int64),
+            "volume": np.empty(n, dtype=np.int64),
+        }
+        order = np.argsort(sym_k, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(sym_k, minlength=len(known)))])
+        for k, symbol in enumerate(known):
+            rows = order[bounds[k] : bounds[k + 1]]
+            rng = symbol_day_rng(self.seed, "chain", symbol, self.as_of)
+            mean = oi_mean[rows]
+            out["spread"][rows] = rng.random(len(rows))
+            out["open_interest"][rows] = rng.poisson(mean)
+            out["volume"][rows] = rng.poisson(mean * 0.15 * rng.uniform(0.2, 1.5, len(rows)))
+            out["last"][rows] = rng.standard_normal(len(rows))
+        return out

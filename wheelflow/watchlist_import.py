@@ -1,4 +1,5 @@
-"""TradingView watchlists: TradingView has no public market-data API, but users export watchlists.
+"""Importing TradingView watchlist exports into the ``watchlist`` table (not a market-data provider:
+TradingView has no public market-data API, but users export watchlists).
 
 An exported watchlist is a text file of ``EXCHANGE:SYMBOL`` entries separated by commas or new
 lines, with ``###SECTION`` markers starting each section, e.g.::

@@ -6,18 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from tests.provider_fakes import FIXTURES, fixture_text
 from wheelflow.cli import main
+from wheelflow.db import ensure_schema
 from wheelflow.errors import WheelflowError
-from wheelflow.providers.tradingview import (
+from wheelflow.pipeline.ingest import watchlist_symbols
+from wheelflow.settings import get_settings
+from wheelflow.watchlist_import import (
     import_watchlist,
     list_watchlist,
     parse_watchlist,
     select_section,
 )
-from wheelflow.settings import get_settings
 
 WATCHLIST = FIXTURES / "tradingview_watchlist.txt"
 
@@ -96,3 +98,54 @@ def test_cli_reports_a_missing_file_as_an_error(
 ) -> None:
     assert main(["watchlist", "import", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read watchlist" in capsys.readouterr().err
+
+
+def test_cli_lists_rows_without_a_section_next_to_imported_ones(
+    cli_database: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What `make run` leaves (the pipeline seeds the default universe, no section), then one import.
+    engine = create_engine(get_settings().resolved_database_url)
+    ensure_schema(engine)
+    watchlist_symbols(engine, ["F", "T"])
+    engine.dispose()
+    assert main(["watchlist", "import", str(WATCHLIST), "--section", "ETFs"]) == 0
+    capsys.readouterr()
+    assert main(["watchlist", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    seeded = next(line for line in lines if line.startswith("F "))
+    assert seeded.split()[1] == "-"
+    assert any(line.startswith("SPY ") and "ETFs" in line for line in lines)
+    assert lines[-1] == "5 symbol(s)"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x00\x01\x02\x03PK\x03\x04 garbage \x7f\x00", "holds no stock or ETF symbol"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cannot read watchlist"),
+    ],
+    ids=["decodable-garbage", "undecodable-binary"],
+)
+def test_cli_refuses_a_file_without_any_symbol(
+    cli_database: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    reason: str,
+) -> None:
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(content)
+    assert main(["watchlist", "import", str(garbage)]) == 2
+    captured = capsys.readouterr()
+    assert "imported" not in captured.out
+    assert captured.err.startswith("wheelflow: error:")
+    assert "garbage.txt" in captured.err and reason in captured.err
+
+
+def test_cli_refuses_an_empty_file(
+    cli_database: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert main(["watchlist", "import", str(empty)]) == 2
+    assert "the file has no entries" in capsys.readouterr().err
