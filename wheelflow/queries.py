@@ -120,7 +120,8 @@ def rankings_page(
     """One page of ranked candidates: ``items``, ``next_cursor``, ``snapshot_at``, ``run_id``.
 
     Ordered by strategy, rank (rank 1 = the highest expected value), OCC symbol; the cursor
-    pins the snapshot so pages of one listing never mix runs. One round trip: the latest snapshot is a subquery (index on snapshot_at).
+    pins the snapshot so pages of one listing never mix runs. One round trip: the latest
+    snapshot is a subquery (index on snapshot_at).
     """
     c = _RANKINGS.c
     after: tuple[str, int, str] | None = None
