@@ -182,6 +182,7 @@ def _fast_rankings(
     Idle symbols whose cheapest plausible put (strike 0.6 x spot) exceeds both their allocation
     and today's budget are not fetched: they could not be sized to one contract anyway."""
     from wheelflow.pipeline import compute_greeks
+    from wheelflow.pipeline.context import history_start, load_market_context
     from wheelflow.strategy.screening import rank_candidates
 
     quotes = market.quotes(market.symbols)
@@ -217,12 +218,21 @@ def _fast_rankings(
         for s, c in held.items()
         if c.cost_basis is not None and (c.state is WheelState.LONG_STOCK or s in rolling)
     }
+    day = snapshot_at.date()
+    bars = market.price_history(symbols, history_start(day, config.expected_value), day)
+    context = load_market_context(market, symbols, day, config.expected_value, bars).context
     frames = []
     if put_symbols:
         puts = greeks[greeks["underlying"].isin(put_symbols)]
         frames.append(
             rank_candidates(
-                puts, "csp", screening, snapshot_at, risk_free_rate=settings.risk_free_rate
+                puts,
+                "csp",
+                screening,
+                snapshot_at,
+                risk_free_rate=settings.risk_free_rate,
+                strategy_config=config,
+                context=context,
             )
         )
     if basis:
@@ -234,6 +244,8 @@ def _fast_rankings(
                 snapshot_at,
                 risk_free_rate=settings.risk_free_rate,
                 cost_basis=basis,
+                strategy_config=config,
+                context=context,
             )
         )
     csp = pd.DataFrame(columns=["occ_symbol", "blocked"])
