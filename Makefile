@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench clean services
+.PHONY: run test install lint typecheck bench clean services lock stack-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/pricing.py
+
+## Regenerate deployments/requirements.lock (pinned dependencies the Docker image installs).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-find-links --no-emit-index-url \
+		--no-emit-trusted-host --output-file deployments/requirements.lock pyproject.toml
+
+## The compose topology from Debian packages on loopback, checked end to end (root; minutes).
+stack-test: $(STAMP)
+	bash deployments/stack-test.sh
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

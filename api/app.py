@@ -14,15 +14,16 @@ from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
-from api.auth import WheelflowAuthMiddleware
+from api.alert_dispatch import OutboxDispatcher
+from api.auth import PUBLIC, WheelflowAuthMiddleware
 from api.cache import StaleWhileRevalidate
 from api.controllers.admin import AdminController
 from api.controllers.alerting import (
@@ -37,6 +38,8 @@ from api.controllers.session import SessionController
 from api.controllers.system import SystemController
 from api.controllers.webhooks import WebhookController
 from api.errors import EXCEPTION_HANDLERS
+from api.headers import security_headers_hook
+from api.request_checks import check_request
 from wheelflow import __version__
 from wheelflow.db import ensure_schema, make_engine
 from wheelflow.security import load_or_create_jwt_secret
@@ -83,15 +86,17 @@ def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
     ).middleware
 
 
-async def refuse_nul_characters(request: Request[Any, Any, Any]) -> None:
-    """PostgreSQL text cannot hold NUL: a NUL in the path or query is a 400, never a 500."""
-    if "\x00" in request.url.path or "%00" in request.scope.get("query_string", b"").decode(
-        "latin-1"
-    ):
-        raise ValidationException(
-            "NUL characters are not allowed in the path or query",
-            extra=[{"key": "path/query", "message": "contains a NUL character"}],
-        )
+class MetricsController(PrometheusController):
+    """``GET /metrics``: the API's request counters and latencies (prometheus_client's registry),
+    public like /health so that Prometheus scrapes it without a token."""
+
+    path = "/metrics"
+    opt = PUBLIC
+    include_in_schema = False
+
+
+# Request count, duration and in-flight gauges per method, path template and status.
+PROMETHEUS = PrometheusConfig(app_name="wheelflow-api", prefix="wheelflow_api", group_path=True)
 
 
 def create_app(
@@ -131,11 +136,15 @@ def create_app(
     def provide_reader() -> Engine:
         return reader
 
+    dispatcher = OutboxDispatcher(engine, settings)
+
     def on_startup() -> None:
         if own_engine:
             ensure_schema(engine)
+        dispatcher.start()
 
     def on_shutdown() -> None:
+        dispatcher.stop()
         if own_engine:
             engine.dispose()
 
@@ -167,6 +176,7 @@ def create_app(
             SubscriptionController,
             DeliveryController,
             AlertmanagerController,
+            MetricsController,
         ],
         state=state,
         dependencies={
@@ -174,12 +184,14 @@ def create_app(
             "reader": Provide(provide_reader, sync_to_thread=False),
         },
         middleware=[
+            PROMETHEUS.middleware,
             _rate_limit("login", settings.login_rate_per_minute),
             _rate_limit("webhook", settings.webhook_rate_per_minute),
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_nul_characters,
+        before_request=check_request,
+        before_send=[security_headers_hook(settings)],
         cors_config=CORSConfig(allow_origins=settings.cors_origins)
         if settings.cors_origins
         else None,

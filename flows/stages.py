@@ -1,7 +1,9 @@
 """Each stage of the pipeline as a flow of its own, for operators re-running one step.
 
-Downstream stages default to the newest stored snapshot and read their inputs from the tables,
-so e.g. ``rank_opportunities_flow`` can re-rank yesterday's chains under a new strategy file.
+Each flow runs the pipeline body's function for its stage (``wheelflow.pipeline.body``) with the
+Prefect steps, so batching and the failure policy are the whole pipeline's. Downstream stages
+default to the newest stored snapshot and read their inputs from the tables, so e.g.
+``rank_opportunities_flow`` can re-rank yesterday's chains under a new strategy file.
 """
 
 from __future__ import annotations
@@ -10,25 +12,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 from prefect import flow, get_run_logger
-from prefect.tasks import exponential_backoff
 
-from tasks import pipeline as t
-from tasks.artifacts import publish_artifacts
+from tasks.pipeline import prefect_steps
 from wheelflow.errors import WheelflowError
 from wheelflow.pipeline import (
+    ChainsOutcome,
     RunContext,
-    batch_label,
-    batches,
-    default_symbols,
-    exercise_style,
+    alerts_stage,
+    chains_stage,
+    ingest_stage,
     latest_snapshot,
     load_option_snapshot,
+    process_chain_batch,
+    rank_stage,
+    risk_stage,
+    run_failure,
     stored_ingest,
     stored_rankings,
     stored_risk_checks,
-    watchlist_symbols,
+    universe,
 )
 from wheelflow.providers.base import CHAIN_COLUMNS, ChainFetch, MarketDataProvider, conform
 from wheelflow.runtime import build_context
@@ -68,13 +71,8 @@ def ingest_underlyings_flow(
         provider=provider,
         snapshot_at=snapshot_at,
     )
-    universe = (
-        list(symbols) if symbols else watchlist_symbols(ctx.engine, default_symbols(provider))
-    )
-    result = t.ingest_underlyings.with_options(
-        retries=ctx.settings.provider_retries,
-        retry_delay_seconds=exponential_backoff(ctx.settings.provider_retry_delay_seconds),
-    )(ctx, provider, universe)
+    steps = prefect_steps(ctx.settings)
+    result = ingest_stage(ctx, provider, universe(ctx, provider, symbols), steps)
     return {
         "snapshot_at": ctx.snapshot_at.isoformat(),
         "quoted": len(result.quotes),
@@ -102,20 +100,15 @@ def fetch_chains_flow(
     wanted = list(symbols) if symbols else stored_ingest(ctx).chain_symbols
     if not wanted:
         raise WheelflowError(f"no eligible underlyings stored for {ctx.snapshot_at}")
-    fetch_task = t.fetch_chain_batch.with_options(
-        retries=ctx.settings.provider_retries,
-        retry_delay_seconds=exponential_backoff(ctx.settings.provider_retry_delay_seconds),
-    )
-    stored = 0
-    failures: dict[str, str] = {}
-    for group in batches(wanted, ctx.settings.chain_batch_size):
-        fetch = fetch_task(provider, group)
-        failures.update(fetch.failures)
-        chains = t.validate_chains(ctx, fetch, batch_label(group))
-        with_greeks = t.compute_greeks(ctx, chains, exercise_style(provider, ctx.settings))
-        frame: pd.DataFrame = t.validate_and_store_greeks(ctx, with_greeks, batch_label(group))
-        stored += len(frame)
-    return {"snapshot_at": ctx.snapshot_at.isoformat(), "contracts": stored, "failures": failures}
+    outcome = chains_stage(ctx, provider, wanted, prefect_steps(ctx.settings))
+    failure = run_failure(wanted, outcome)
+    if failure is not None:
+        raise failure
+    return {
+        "snapshot_at": ctx.snapshot_at.isoformat(),
+        "contracts": outcome.contracts,
+        "failures": outcome.fetch_failures,
+    }
 
 
 @flow(name="compute_greeks", validate_parameters=False)
@@ -127,10 +120,13 @@ def compute_greeks_flow(
     """Recompute IV and greeks of a stored snapshot (e.g. after changing the exercise style)."""
     ctx = _stored_context("option_snapshots", snapshot_at, database_url, None)
     chains = load_option_snapshot(ctx.engine, ctx.snapshot_at)
-    raw = ChainFetch(chains=conform(chains, CHAIN_COLUMNS))
-    checked = t.validate_chains(ctx, raw, "recompute")
-    with_greeks = t.compute_greeks(ctx, checked, exercise)
-    stored: pd.DataFrame = t.validate_and_store_greeks(ctx, with_greeks, "recompute")
+    stored = process_chain_batch(
+        ctx,
+        ChainFetch(chains=conform(chains, CHAIN_COLUMNS)),
+        "recompute",
+        exercise,
+        prefect_steps(ctx.settings),
+    )
     return {"snapshot_at": ctx.snapshot_at.isoformat(), "contracts": len(stored)}
 
 
@@ -142,11 +138,14 @@ def rank_opportunities_flow(
 ) -> dict[str, Any]:
     """Rank a stored snapshot's chains (and risk-check them, since rankings carry the blocks)."""
     ctx = _stored_context("option_snapshots", snapshot_at, database_url, strategy_file)
+    steps = prefect_steps(ctx.settings)
     ingest = stored_ingest(ctx)
     chains = load_option_snapshot(ctx.engine, ctx.snapshot_at)
-    ranked = t.rank_opportunities(ctx, chains, ingest.cc_cost_basis, ingest.csp_symbols)
-    ranked, checks = t.check_risk(ctx, ranked, ingest.quotes)
-    publish_artifacts(ctx.run_id, ranked, checks)
+    ranked, refused = rank_stage(ctx, chains, ingest, steps)
+    failure = run_failure([], ChainsOutcome(), refused)
+    if failure is not None:
+        raise failure
+    ranked, _ = risk_stage(ctx, ranked, ingest.quotes, steps)
     return {"snapshot_at": ctx.snapshot_at.isoformat(), "rankings": len(ranked)}
 
 
@@ -158,16 +157,15 @@ def check_risk_flow(
 ) -> dict[str, Any]:
     """Re-check a snapshot's stored rankings against the current positions and limits."""
     ctx = _stored_context("rankings", snapshot_at, database_url, strategy_file)
-    ranked, checks = t.check_risk(
-        ctx, stored_rankings(ctx.engine, ctx.snapshot_at), stored_ingest(ctx).quotes
+    _, checks = risk_stage(
+        ctx,
+        stored_rankings(ctx.engine, ctx.snapshot_at),
+        stored_ingest(ctx).quotes,
+        prefect_steps(ctx.settings),
     )
-    get_run_logger().info("%d checks, %d breaches", len(checks), int((~checks["passed"]).sum()))
-    publish_artifacts(ctx.run_id, ranked, checks)
-    return {
-        "snapshot_at": ctx.snapshot_at.isoformat(),
-        "checks": len(checks),
-        "breaches": int((~checks["passed"].astype(bool)).sum()),
-    }
+    breaches = int((~checks["passed"].astype(bool)).sum())
+    get_run_logger().info("%d checks, %d breaches", len(checks), breaches)
+    return {"snapshot_at": ctx.snapshot_at.isoformat(), "checks": len(checks), "breaches": breaches}
 
 
 @flow(name="send_alerts", validate_parameters=False)
@@ -178,10 +176,11 @@ def send_alerts_flow(
 ) -> dict[str, Any]:
     """Alert on a stored snapshot's top candidates and risk breaches (de-duplicated)."""
     ctx = _stored_context("rankings", snapshot_at, database_url, strategy_file)
-    alerts = t.raise_alerts(
+    alerts = alerts_stage(
         ctx,
         stored_rankings(ctx.engine, ctx.snapshot_at),
         stored_risk_checks(ctx.engine, ctx.snapshot_at),
         {},
+        prefect_steps(ctx.settings),
     )
     return {"snapshot_at": ctx.snapshot_at.isoformat(), "new_alerts": len(alerts)}

@@ -99,3 +99,36 @@ class AlertDeliveryAttempt(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     worker: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AlertRuleState(Base):
+    """Where each level-triggered rule stands (per rule and subject), for hysteresis.
+
+    A rule fires when its value crosses the trigger level while inactive, and re-arms only once
+    the value is back past the (lower) re-arm level: a price bouncing around a threshold gives
+    one alert per episode, not one per quote.
+    """
+
+    __tablename__ = "alert_rule_states"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # rule:subject[:side]
+    active: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[float] = mapped_column(Float)
+    since: Mapped[dt.datetime] = mapped_column(DateTime)  # start of the current episode
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PriceQuote(Base):
+    """Intraday quotes of the price watch (a TimescaleDB hypertable where the extension exists)."""
+
+    __tablename__ = "price_quotes"
+
+    quoted_at: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[float] = mapped_column(Float)
+    bid: Mapped[float | None] = mapped_column(Float)
+    ask: Mapped[float | None] = mapped_column(Float)
+    prev_close: Mapped[float | None] = mapped_column(Float)
+    provider: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_price_quotes_symbol_quoted_at", "symbol", "quoted_at"),)

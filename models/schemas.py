@@ -19,7 +19,7 @@ MAX_ID = 2**31 - 1  # INTEGER primary keys: larger ids cannot exist (and overflo
 _NO_NUL = r"^[^\x00]*$"
 Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@\-]+$")]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
-NewPassword = Annotated[str, Meta(min_length=8, max_length=1024)]
+NewPassword = Annotated[str, Meta(min_length=1, max_length=1024)]  # policy: wheelflow.passwords
 Ticker = Annotated[str, Meta(min_length=1, max_length=16, pattern=_NO_NUL)]
 Text = Annotated[str, Meta(max_length=500, pattern=_NO_NUL)]
 

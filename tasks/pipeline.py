@@ -1,4 +1,5 @@
-"""Tasks of the wheel pipeline, one per stage."""
+"""Tasks of the wheel pipeline, one per stage, and ``prefect_steps``: the bundle of them the
+pipeline body (``wheelflow.pipeline.body``) runs inside a flow."""
 
 from __future__ import annotations
 
@@ -6,19 +7,35 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
+from tasks.artifacts import publish_artifacts
 from wheelflow import pipeline as stages
-from wheelflow.pipeline import IngestResult, RunContext
+from wheelflow.pipeline import IngestResult, PipelineSteps, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
+from wheelflow.providers.http import retry_whole_batch
+from wheelflow.settings import Settings
 
-# Provider calls: the defaults below; flows override retries and delays from settings
-# (WHEELFLOW_PROVIDER_RETRIES, WHEELFLOW_PROVIDER_RETRY_DELAY_SECONDS) with ``with_options``.
-RETRIES = 3
-BACKOFF = exponential_backoff(backoff_factor=2)
+# Provider calls: the defaults below; ``prefect_steps`` sets retries and delays from settings
+# (WHEELFLOW_TASK_RETRIES, WHEELFLOW_TASK_RETRY_DELAY_SECONDS). Per-request faults (timeouts,
+# 5xx, 429) are the HTTP client's to retry (WHEELFLOW_PROVIDER_RETRIES); a task retries only
+# what that layer cannot (``retry_whole_batch``).
+RETRIES = 1
+BACKOFF = exponential_backoff(backoff_factor=10)
 JITTER = 0.5
+
+
+def _retry_condition(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    try:
+        state.result()
+    except Exception as exc:
+        return retry_whole_batch(exc)
+    return False
+
+
 # Timeouts live where the waiting happens: every HTTP provider call has one
 # (WHEELFLOW_PROVIDER_TIMEOUT_SECONDS); a Prefect timeout cannot interrupt a worker thread.
 
@@ -28,6 +45,7 @@ JITTER = 0.5
     retries=RETRIES,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
+    retry_condition_fn=_retry_condition,
     cache_policy=NO_CACHE,
 )
 def ingest_underlyings(
@@ -41,6 +59,7 @@ def ingest_underlyings(
     retries=RETRIES,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
+    retry_condition_fn=_retry_condition,
     cache_policy=NO_CACHE,
 )
 def fetch_chain_batch(provider: MarketDataProvider, symbols: Sequence[str]) -> ChainFetch:
@@ -87,3 +106,22 @@ def raise_alerts(
     fetch_failures: dict[str, str],
 ) -> list[dict[str, Any]]:
     return stages.raise_alerts(ctx, rankings, checks, fetch_failures)
+
+
+def prefect_steps(settings: Settings) -> PipelineSteps:
+    """The pipeline's steps as Prefect tasks; chain batches fan out with ``submit``."""
+    provider_options: dict[str, Any] = {
+        "retries": settings.task_retries,
+        "retry_delay_seconds": exponential_backoff(settings.task_retry_delay_seconds),
+    }
+    return PipelineSteps(
+        ingest=ingest_underlyings.with_options(**provider_options),
+        start_chain_fetch=fetch_chain_batch.with_options(**provider_options).submit,
+        validate_chains=validate_chains,
+        compute_greeks=compute_greeks,
+        store_greeks=validate_and_store_greeks,
+        rank=rank_opportunities,
+        check_risk=check_risk,
+        raise_alerts=raise_alerts,
+        publish=lambda ctx, rankings, checks: publish_artifacts(ctx.run_id, rankings, checks),
+    )

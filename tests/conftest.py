@@ -106,6 +106,7 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
     monkeypatch.setenv("WHEELFLOW_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("WHEELFLOW_PROVIDER_RETRY_DELAY_SECONDS", "0")
+    monkeypatch.setenv("WHEELFLOW_TASK_RETRY_DELAY_SECONDS", "0")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -2,7 +2,9 @@
 
 Sub-commands live in ``wheelflow/commands/<name>.py``; each module defines
 ``register(subparsers)`` and sets ``func`` (taking the parsed args, returning an exit code) on
-the parsers it adds. Errors that wheelflow raises on purpose print one clear line and exit 2.
+the parsers it adds. Errors that wheelflow raises on purpose print one clear line and exit 2;
+so does an unreachable database, checked before the command runs (``needs_database=False`` on
+a parser skips the check for commands that do not use the configured database).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
 
 import wheelflow.commands
 from wheelflow import __version__
@@ -45,10 +49,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
+        if getattr(args, "needs_database", True):
+            _check_database()
         return int(func(args) or 0)
     except WheelflowError as exc:
         print(f"wheelflow: error: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:  # a database lost mid-command: where, not a traceback
+        from wheelflow.dbcheck import describe_failure
+        from wheelflow.settings import get_settings
+
+        print(
+            f"wheelflow: error: {describe_failure(get_settings().resolved_database_url, exc)}",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("wheelflow: interrupted", file=sys.stderr)
         return 130
+
+
+def _check_database() -> None:
+    """Fail fast, in one line, when the configured database is unreachable (before Prefect,
+    pandas or Alembic start). Commands that do not use it set ``needs_database=False``."""
+    from wheelflow.dbcheck import check
+    from wheelflow.settings import get_settings
+
+    check(get_settings().resolved_database_url)

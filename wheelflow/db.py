@@ -31,10 +31,17 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.registry  # noqa: F401  (every table on Base.metadata)
 from models.tables import Base
+from wheelflow.dbcheck import (
+    CONNECT_TIMEOUT_SECONDS,
+    DatabaseUnavailable,
+    describe_failure,
+    sqlite_file,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the form SQLAlchemy's SQLite DateTime stores
@@ -43,9 +50,7 @@ _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # the form SQLAlchemy's SQLite DateTi
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file(url)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -57,7 +62,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+def check_reachable(engine: Engine) -> None:
+    """Open one connection now, or raise :class:`DatabaseUnavailable` with one clear line."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        url = engine.url.render_as_string(hide_password=False)
+        raise DatabaseUnavailable(describe_failure(url, exc)) from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -98,6 +120,7 @@ def ensure_schema(engine: Engine) -> None:
     """Migrate the database to the latest schema (idempotent, cheap when already current)."""
     from alembic.script import ScriptDirectory
 
+    check_reachable(engine)  # one clear line, before Alembic opens its own connection
     heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
     if current_revisions(engine) != heads:
         upgrade(engine.url.render_as_string(hide_password=False))

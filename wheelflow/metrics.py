@@ -19,6 +19,7 @@ Metric names, all gauges (ages in seconds, counts in rows/objects):
 - ``wheelflow_alerts_unacknowledged{severity}``: open alerts (info, warning, critical).
 - ``wheelflow_risk_breaches{check}``: failing subjects per check at the latest risk snapshot.
 - ``wheelflow_positions_open{account,asset_type}``: open positions.
+- ``wheelflow_realized_pnl{account}``: realized P&L (dollars) summed over all positions.
 - ``wheelflow_orders{status}``: orders per status.
 - ``wheelflow_metrics_collect_seconds``: how long this scrape's queries took.
 """
@@ -231,11 +232,19 @@ def _book_gauges(conn: Connection) -> list[Gauge]:
     ):
         positions.add(n, account, asset_type)
 
+    pnl = Gauge("realized_pnl", "Realized P&L in dollars, all positions", ("account",))
+    for account, total in conn.execute(
+        select(p.c.account, func.coalesce(func.sum(p.c.realized_pnl), 0.0))
+        .group_by(p.c.account)
+        .order_by(p.c.account)
+    ):
+        pnl.add(float(total), account)
+
     orders = Gauge("orders", "Orders per status", ("status",))
     o = Order.__table__
     for status, n in _count_by(conn, o.c.status, defaults=ORDER_STATUSES).items():
         orders.add(n, status)
-    return [alerts, breaches, positions, orders]
+    return [alerts, breaches, positions, pnl, orders]
 
 
 def collect_gauges(conn: Connection, now: dt.datetime | None = None) -> list[Gauge]:

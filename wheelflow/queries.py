@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import Connection, Table, and_, delete, func, insert, inspect, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from models.tables import (
     Alert,
@@ -430,33 +429,63 @@ def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> dict[str, Any
 
 
 def record_price_alert(
-    conn: Connection, ticker: str, price: float, *, source: str, payload: dict[str, Any]
+    conn: Connection,
+    ticker: str,
+    price: float,
+    *,
+    source: str,
+    payload: dict[str, Any],
+    dedup_window: dt.timedelta = dt.timedelta(minutes=1),
+    now: dt.datetime | None = None,
 ) -> tuple[int, bool]:
-    """Store a price alert, de-duplicated by ticker + price + minute: (alert id, created?)."""
-    now = utcnow()
-    dedup_key = f"{source}:{ticker}:{price:.6g}:{now:%Y%m%d%H%M}"
+    """Store a price alert unless the same source, ticker and price came within
+    ``dedup_window`` (a replay): (alert id, created?). A zero window stores every alert.
+
+    Through the one alert path (``wheelflow.alerts.store``): delivered like every other alert.
+    """
+    from wheelflow.alerts.rules import make_alert
+    from wheelflow.alerts.store import store_alerts
+
+    now = now or utcnow()
     t = _table(Alert)
-    existing = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar()
-    if existing is not None:
-        return int(existing), False
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                insert(t).values(
-                    dedup_key=dedup_key,
-                    created_at=now,
-                    kind="price_alert",
-                    severity="info",
-                    symbol=ticker,
-                    title=f"{source}: {ticker} at {price:g}",
-                    message=f"{source} alert for {ticker} at {price:g}",
-                    payload=payload,
-                )
+    same = f"{source}:{ticker}:{price:.6g}:"
+    window = dedup_window.total_seconds()
+    # The bucket makes concurrent identical alerts meet on the unique dedup_key; the look-back
+    # finds a replay from the previous bucket too.
+    if window > 0:
+        dedup_key = f"{same}{int(now.replace(tzinfo=dt.UTC).timestamp() // window)}"
+        existing = conn.execute(
+            select(t.c.id)
+            .where(
+                t.c.kind == "price_alert",
+                t.c.symbol == ticker,
+                t.c.dedup_key.startswith(same, autoescape=True),
+                t.c.created_at >= now - dedup_window,
             )
-    except IntegrityError:  # a concurrent identical webhook won the race
-        found = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar_one()
-        return int(found), False
-    return int(result.inserted_primary_key[0]), True  # type: ignore[index]
+            .order_by(t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if existing is not None:
+            return int(existing), False
+    else:
+        dedup_key = f"{same}{now:%Y%m%d%H%M%S%f}"
+    alert = make_alert(
+        dedup_key,
+        now,
+        "price_alert",
+        "info",
+        ticker,
+        f"{source}: {ticker} at {price:g}",
+        f"{source} alert for {ticker} at {price:g}",
+        payload,
+    )
+    alert["created_at"] = now
+    fresh = store_alerts(conn, [alert])
+    if fresh:
+        return int(fresh[0]["id"]), True
+    # A concurrent identical webhook won the race (ON CONFLICT DO NOTHING): its alert is ours.
+    found = conn.execute(select(t.c.id).where(t.c.dedup_key == dedup_key)).scalar_one()
+    return int(found), False
 
 
 # --------------------------------------------------------------------------- watchlist

@@ -1,6 +1,7 @@
-"""The user service as plain functions: passwords, access tokens, refresh rotation, API keys.
+"""The user service as plain functions: users, access tokens, refresh rotation, API keys.
 
-- Passwords: argon2id (argon2-cffi defaults, RFC 9106 "second recommended" parameters).
+- Passwords: argon2id and a strength policy (``wheelflow.passwords``). Usernames are unique
+  regardless of case (``Admin1`` is ``admin1``) and log in in any case.
 - Access tokens: HS256 JWTs carrying ``sub`` (user id), ``username``, ``role``, ``exp``.
 - Refresh tokens and API keys: 256-bit random strings, stored as SHA-256 digests. A refresh token
   is single-use: rotation marks it used and issues the next one of the same family; presenting a
@@ -25,13 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, func, insert, select, update
 
 from models.auth import ApiKey, RefreshToken, User, UserPreference
 from models.tables import utcnow
 from wheelflow.errors import WheelflowError
+from wheelflow.passwords import (
+    DEFAULT_POLICY,
+    PasswordPolicy,
+    check_password,
+    hash_password,
+    verify_password,
+    verify_unknown_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,6 @@ _ROLE_LEVEL = {role: level for level, role in enumerate(ROLES)}
 JWT_ALGORITHM = "HS256"
 API_KEY_PREFIX = "wfk_"
 API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
-_hasher = PasswordHasher()
-_dummy_hashes: dict[int, str] = {}
 
 
 class AuthenticationFailed(WheelflowError):
@@ -85,23 +90,6 @@ def check_role(role: str) -> str:
     if role not in _ROLE_LEVEL:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     return role
-
-
-# --------------------------------------------------------------------------- passwords
-
-
-def hash_password(password: str) -> str:
-    """argon2id hash of ``password`` (a self-describing ``$argon2id$...`` string)."""
-    if len(password) < 8:
-        raise ValueError("password must have at least 8 characters")
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # --------------------------------------------------------------------------- secrets
@@ -198,13 +186,26 @@ def decode_access_token(token: str, *, secret: str) -> Principal:
 # --------------------------------------------------------------------------- users
 
 
-def create_user(conn: Connection, username: str, password: str, role: str) -> int:
-    """Create a user; raises ValueError if the name is taken or a value is invalid."""
+def _same_username(username: str) -> Any:
+    return func.lower(User.username) == username.lower()
+
+
+def create_user(
+    conn: Connection,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    policy: PasswordPolicy = DEFAULT_POLICY,
+) -> int:
+    """Create a user; raises ValueError if the name is taken (in any case) or a value is invalid
+    (WeakPassword, a ValueError, when the password breaks ``policy``)."""
     username = username.strip()
     if not username or len(username) > 64:
         raise ValueError("username must have 1 to 64 characters")
     check_role(role)
-    if conn.execute(select(User.id).where(User.username == username)).first():
+    check_password(password, policy, username=username)
+    if conn.execute(select(User.id).where(_same_username(username))).first():
         raise ValueError(f"username {username!r} is taken")
     result = conn.execute(
         insert(User).values(
@@ -219,16 +220,18 @@ def create_user(conn: Connection, username: str, password: str, role: str) -> in
 
 
 def authenticate(conn: Connection, username: str, password: str) -> Principal:
-    """The principal for a correct active username/password; AuthenticationFailed otherwise."""
+    """The principal for a correct active username/password; AuthenticationFailed otherwise.
+
+    Unknown names, wrong passwords and disabled users cost one argon2 verification each and get
+    the same answer, so neither the answer nor its time tells which names exist.
+    """
     row = conn.execute(
         select(User.id, User.username, User.role, User.password_hash, User.active).where(
-            User.username == username
+            _same_username(username)
         )
     ).first()
     if row is None:
-        # Verify against a dummy hash, so an unknown user costs as much as a wrong password.
-        dummy = _dummy_hashes.setdefault(id(_hasher), _hasher.hash("wheelflow-no-such-user"))
-        verify_password(dummy, password)
+        verify_unknown_user(password)
         raise AuthenticationFailed("invalid username or password")
     if not verify_password(row.password_hash, password) or not row.active:
         raise AuthenticationFailed("invalid username or password")

@@ -14,12 +14,23 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wheelflow.errors import ConfigError
+from wheelflow.passwords import PasswordPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _default_data_dir() -> Path:
     return Path.cwd() / "data"
+
+
+# The API's Content-Security-Policy (one place): same-origin scripts, styles, images and calls
+# serve the dashboard's React app at / and the pinned docs assets under /schema.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+JWT_SECRET_MIN_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -40,8 +51,13 @@ class Settings(BaseSettings):
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    # Two retry layers, one per kind of fault: the HTTP client retries each request's transient
+    # faults (timeouts, connection errors, 5xx, 408, 429); a Prefect task retries a whole batch
+    # only for what that layer cannot see (wheelflow.providers.http.retry_whole_batch).
     provider_retries: int = Field(default=3, ge=0, le=20)
     provider_retry_delay_seconds: float = Field(default=1.0, ge=0, le=300)
+    task_retries: int = Field(default=1, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(default=10.0, ge=0, le=600)
     provider_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
     live_trading: bool = False
     account_cash: float = Field(default=100_000.0, ge=0)
@@ -56,6 +72,17 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     webhook_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
     api_max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    # Security (issue 17)
+    # Addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded-allow-ips); empty: none, the client address is the TCP peer's.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    password_min_length: int = Field(default=12, ge=12, le=1024)
+    password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn score 0 (weakest) .. 4
+    json_max_depth: int = Field(default=32, ge=2, le=1000)  # nesting of request bodies
+    webhook_max_body_bytes: int = Field(default=16_384, ge=256, le=1_000_000)
+    webhook_dedup_hours: float = Field(default=24.0, ge=0, le=24 * 365)  # 0: no de-duplication
+    hsts_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)  # sent over TLS only
+    content_security_policy: str = CONTENT_SECURITY_POLICY
     api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
@@ -86,6 +113,7 @@ class Settings(BaseSettings):
     alert_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
     alert_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     alert_send_concurrency: int = Field(default=16, ge=1, le=256)
+    alert_dispatch_seconds: float = Field(default=5.0, ge=0, le=3600)  # API's dispatcher; 0 off
     amqp_url: SecretStr = SecretStr("")  # amqp://user:pass@host:5672/ ; empty: in process
     amqp_exchange: str = Field(default="wheelflow.alerts", min_length=1, max_length=200)
     amqp_queue: str = Field(default="wheelflow.notify", min_length=1, max_length=200)
@@ -122,11 +150,26 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _check_jwt_secret(cls, value: SecretStr) -> SecretStr:
+        size = len(value.get_secret_value().encode())
+        if 0 < size < JWT_SECRET_MIN_BYTES:
+            raise ValueError(
+                f"must have at least {JWT_SECRET_MIN_BYTES} bytes (got {size}); generate one "
+                "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'wheelflow.sqlite').as_posix()}"
+
+    @property
+    def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy(self.password_min_length, self.password_min_score)
 
     @property
     def prefect_home(self) -> Path:

@@ -1,6 +1,9 @@
-"""Every TimescaleDB statement, isolated here; runs only when the extension is installed.
+"""Every TimescaleDB statement, isolated here; runs only when the extension is available.
 
-Detection at start-up: ``pg_extension`` tells whether timescaledb is installed in the database,
+Our migration step (``wheelflow db upgrade`` -> :func:`apply`) creates the ``timescaledb``
+extension itself when the server offers it (``pg_available_extensions``) and the role may create
+it; nothing relies on an image's init scripts. Detection at start-up: ``pg_extension`` tells
+whether timescaledb is installed in the database,
 ``current_setting('timescaledb.license', true)`` tells whether the TSL build (continuous
 aggregates, compression, policies) or the Apache build (hypertables, time_bucket, drop_chunks)
 is present. Plain PostgreSQL and SQLite get the fallbacks: ordinary tables with their indexes,
@@ -9,7 +12,10 @@ retention.
 
 Measured on the Apache build 2.19.3 (Debian trixie, PostgreSQL 17): hypertables, COPY-based
 upserts, ``drop_chunks`` work; continuous aggregates are refused, so the daily-IV view is a
-plain materialized view there too.
+plain materialized view there too. Compression (and its policy) needs the TSL build: there
+:func:`apply` enables it on the hypertables and adds a policy compressing chunks older than
+:data:`COMPRESS_AFTER`; on the Apache build :func:`compression_status` reports it unavailable
+and retention alone bounds the size (the stated fallback).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from wheelflow.db import execute
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,20 @@ HYPERTABLES: dict[str, str] = {
     "underlying_quotes": "snapshot_at",
 }
 CHUNK_INTERVAL = "7 days"
+COMPRESS_AFTER = "14 days"
+# How each hypertable is compressed (TSL build): segment by the symbol the readers filter on.
+COMPRESS_SEGMENT_BY: dict[str, str] = {
+    "option_snapshots": "underlying",
+    "underlying_quotes": "symbol",
+}
+# Tables holding per-snapshot results derived from the time series: retention prunes their rows
+# of the snapshots it drops, so no ranking or risk check outlives the data it was computed from.
+DERIVED_TABLES: tuple[str, ...] = (
+    "rankings",
+    "risk_checks",
+    "quality_results",
+    "quarantined_rows",
+)
 DAILY_IV_VIEW = "option_iv_daily"
 # Columns of the daily-IV aggregate: day (naive UTC midnight), underlying, mean_iv (annualized,
 # decimal), contracts (rows with an IV that day, summed over snapshots).
@@ -45,6 +68,11 @@ class TimescaleSupport:
 
     @property
     def continuous_aggregates(self) -> bool:
+        return self.installed and self.license == "timescale"
+
+    @property
+    def compression(self) -> bool:
+        """Native compression and its policies: TSL build only."""
         return self.installed and self.license == "timescale"
 
 
@@ -101,15 +129,45 @@ def _relation_exists(conn: Connection, name: str) -> bool:
     )
 
 
+def create_extension(conn: Connection) -> bool:
+    """Create ``timescaledb`` in the connected database when the server offers it.
+
+    Returns whether it is installed afterwards. A server without the package, without
+    ``shared_preload_libraries = 'timescaledb'`` or a role without the right to create it keeps
+    plain PostgreSQL (logged, never an error: every statement here has a fallback).
+    """
+    if conn.dialect.name != "postgresql":
+        return False
+    if conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).first():
+        return True
+    available = conn.execute(
+        text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+    ).first()
+    if not available:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+    except DBAPIError as exc:
+        log.warning("timescale: extension available but not created: %s", exc.orig)
+        return False
+    log.info("timescale: created the timescaledb extension")
+    return True
+
+
 def apply(engine: Engine) -> TimescaleSupport:
-    """Create hypertables and the daily-IV aggregate where supported, fallbacks elsewhere.
+    """Create the extension, hypertables, compression and the daily-IV aggregate where
+    supported, fallbacks elsewhere.
 
     Idempotent (runs after every ``ensure_schema``). On SQLite it does nothing (the aggregate is
-    a query there, see :func:`read_daily_iv`).
+    a query there, see :func:`read_daily_iv`). The daily-IV view is readable right after: a
+    materialized view is created WITH DATA (and an unpopulated one from an older version is
+    refreshed here), a continuous aggregate reads empty until its first refresh.
     """
     if engine.dialect.name != "postgresql":
         return TimescaleSupport(False, None)
     with engine.begin() as conn:
+        create_extension(conn)
         support = detect(conn)
         if support.installed:
             for tbl, col in HYPERTABLES.items():
@@ -121,6 +179,8 @@ def apply(engine: Engine) -> TimescaleSupport:
                     ),
                     {"t": tbl, "c": col},
                 )
+        if support.compression:
+            _enable_compression(conn)
         if not _relation_exists(conn, DAILY_IV_VIEW):
             if support.continuous_aggregates:
                 conn.execute(
@@ -136,7 +196,7 @@ def apply(engine: Engine) -> TimescaleSupport:
                     text(
                         f"CREATE MATERIALIZED VIEW {DAILY_IV_VIEW} AS "
                         + _daily_iv_select(_DATE_BIN_DAY)
-                        + " WITH NO DATA"
+                        + " WITH DATA"
                     )
                 )
                 # A unique index lets later refreshes run CONCURRENTLY (readers never blocked).
@@ -146,8 +206,88 @@ def apply(engine: Engine) -> TimescaleSupport:
                         f"ON {DAILY_IV_VIEW} (day, underlying)"
                     )
                 )
+        elif _populated(conn) is False:
+            conn.execute(text(f"REFRESH MATERIALIZED VIEW {DAILY_IV_VIEW}"))
     log.info("timescale: installed=%s license=%s", support.installed, support.license)
     return support
+
+
+def _populated(conn: Connection) -> bool | None:
+    """Whether the plain materialized view holds data (None: no such matview, e.g. a cagg)."""
+    value = conn.execute(
+        text(
+            "SELECT ispopulated FROM pg_matviews "
+            "WHERE matviewname = :v AND schemaname = current_schema()"
+        ),
+        {"v": DAILY_IV_VIEW},
+    ).scalar()
+    return None if value is None else bool(value)
+
+
+def _enable_compression(conn: Connection) -> None:
+    """TSL build: compress chunks older than :data:`COMPRESS_AFTER`, segmented by symbol."""
+    for tbl, segment_by in COMPRESS_SEGMENT_BY.items():
+        col = HYPERTABLES[tbl]
+        conn.execute(
+            text(
+                f"ALTER TABLE {tbl} SET (timescaledb.compress, "
+                f"timescaledb.compress_segmentby = '{segment_by}', "
+                f"timescaledb.compress_orderby = '{col} DESC')"
+            )
+        )
+        conn.execute(
+            text(
+                "SELECT add_compression_policy(CAST(:t AS regclass), "
+                f"INTERVAL '{COMPRESS_AFTER}', if_not_exists => TRUE)"
+            ),
+            {"t": tbl},
+        )
+
+
+@dataclass(frozen=True)
+class CompressionStatus:
+    """Compression of one hypertable, or why there is none."""
+
+    table: str
+    enabled: bool
+    chunks: int
+    compressed_chunks: int
+    note: str
+
+
+def compression_status(engine: Engine) -> list[CompressionStatus]:
+    """Per hypertable: compression on, chunks compressed; or the fallback in force."""
+    if engine.dialect.name != "postgresql":
+        return [
+            CompressionStatus(t, False, 0, 0, "no TimescaleDB (SQLite): retention bounds size")
+            for t in HYPERTABLES
+        ]
+    with engine.connect() as conn:
+        support = detect(conn)
+        if not support.installed:
+            note = "no TimescaleDB (plain PostgreSQL): retention bounds size"
+            return [CompressionStatus(t, False, 0, 0, note) for t in HYPERTABLES]
+        counts = chunk_counts(engine)
+        if not support.compression:
+            note = "Apache build: compression needs the TSL build; retention bounds size"
+            return [CompressionStatus(t, False, counts.get(t, 0), 0, note) for t in HYPERTABLES]
+        out = []
+        for tbl in HYPERTABLES:
+            row = conn.execute(
+                text(
+                    "SELECT h.compression_enabled, "
+                    "(SELECT count(*) FROM timescaledb_information.chunks c "
+                    " WHERE c.hypertable_name = h.hypertable_name "
+                    " AND c.hypertable_schema = h.hypertable_schema AND c.is_compressed) "
+                    "FROM timescaledb_information.hypertables h "
+                    "WHERE h.hypertable_name = :t AND h.hypertable_schema = current_schema()"
+                ),
+                {"t": tbl},
+            ).first()
+            enabled, compressed = (bool(row[0]), int(row[1])) if row else (False, 0)
+            note = f"policy: compress chunks older than {COMPRESS_AFTER}"
+            out.append(CompressionStatus(tbl, enabled, counts.get(tbl, 0), compressed, note))
+        return out
 
 
 def refresh_daily_iv(engine: Engine) -> None:
@@ -156,13 +296,7 @@ def refresh_daily_iv(engine: Engine) -> None:
         return
     with engine.connect() as conn:
         support = detect(conn)
-        populated = conn.execute(
-            text(
-                "SELECT ispopulated FROM pg_matviews "
-                "WHERE matviewname = :v AND schemaname = current_schema()"
-            ),
-            {"v": DAILY_IV_VIEW},
-        ).scalar()
+        populated = _populated(conn)
     if support.continuous_aggregates:
         # refresh_continuous_aggregate refuses to run inside a transaction block.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -204,13 +338,18 @@ class RetentionResult:
 
 
 def apply_retention(
-    engine: Engine, older_than_days: int, tables: tuple[str, ...] = tuple(HYPERTABLES)
+    engine: Engine,
+    older_than_days: int,
+    tables: tuple[str, ...] = tuple(HYPERTABLES),
+    derived: tuple[str, ...] = DERIVED_TABLES,
 ) -> list[RetentionResult]:
     """Delete time-series rows older than ``older_than_days`` days (naive UTC now - days).
 
     On TimescaleDB whole chunks go with ``drop_chunks`` (cheap, no dead tuples); the rows older
     than the horizon in the boundary chunk then go with DELETE, so the result is exact on every
-    backend. One transaction for all tables.
+    backend. The ``derived`` tables (rankings, risk checks, gate results and quarantine of a
+    snapshot) lose the rows of the snapshots dropped, by the same horizon. One transaction for
+    all tables.
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be >= 0, got {older_than_days}")
@@ -239,9 +378,52 @@ def apply_retention(
                 )
             conn.execute(text(f"DELETE FROM {tbl} WHERE {col} < :cutoff"), {"cutoff": cutoff})
             results.append(RetentionResult(tbl, rows, chunks))
+        for tbl in derived:
+            deleted = execute(
+                conn, f"DELETE FROM {tbl} WHERE snapshot_at < :cutoff", {"cutoff": cutoff}
+            ).rowcount
+            results.append(RetentionResult(tbl, int(deleted or 0), 0))
     return results
 
 
 def _cutoff(days: int) -> dt.datetime:
     """Naive UTC now minus ``days`` days (the tables store naive UTC)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class UpkeepReport:
+    """One upkeep pass: what retention removed, the view refreshed, compression's state."""
+
+    support: TimescaleSupport
+    retention: list[RetentionResult]
+    compression: list[CompressionStatus]
+
+    def rows(self) -> list[dict[str, object]]:
+        """One row per table, for a table artifact or a CLI listing."""
+        squeezed = {c.table: c for c in self.compression}
+        out: list[dict[str, object]] = []
+        for r in self.retention:
+            c = squeezed.get(r.table)
+            out.append(
+                {
+                    "table": r.table,
+                    "rows_deleted": r.rows_deleted,
+                    "chunks_dropped": r.chunks_dropped,
+                    "compression": (
+                        "-"
+                        if c is None
+                        else (f"{c.compressed_chunks}/{c.chunks} chunks" if c.enabled else "off")
+                    ),
+                    "note": "" if c is None else c.note,
+                }
+            )
+        return out
+
+
+def upkeep(engine: Engine, retention_days: int) -> UpkeepReport:
+    """The scheduled upkeep: DDL (compression policy) current, retention, daily-IV refresh."""
+    support = apply(engine)
+    retention = apply_retention(engine, retention_days)
+    refresh_daily_iv(engine)
+    return UpkeepReport(support, retention, compression_status(engine))

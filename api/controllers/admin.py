@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import JSONBody
@@ -28,10 +29,21 @@ class AdminController(Controller):
             return security.list_users(conn)  # type: ignore[return-value]
 
     @post("/users", sync_to_thread=True)
-    def create_user(self, engine: NamedDependency[Engine], data: JSONBody[UserCreate]) -> UserOut:
+    def create_user(
+        self, engine: NamedDependency[Engine], state: State, data: JSONBody[UserCreate]
+    ) -> UserOut:
+        """Create a user. The password needs WHEELFLOW_PASSWORD_MIN_LENGTH (12) characters and
+        a zxcvbn strength score of WHEELFLOW_PASSWORD_MIN_SCORE (3); names are unique in any case.
+        """
         try:
             with transaction(engine) as conn:
-                user_id = security.create_user(conn, data.username, data.password, data.role)
+                user_id = security.create_user(
+                    conn,
+                    data.username,
+                    data.password,
+                    data.role,
+                    policy=state.settings.password_policy,
+                )
         except ValueError as exc:
             field = "username" if "username" in str(exc) else "password"
             raise ValidationException(

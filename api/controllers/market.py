@@ -12,11 +12,12 @@ import pandas as pd
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import viewer
 from api.cache import StaleWhileRevalidate
+from api.params import SymbolPath, SymbolQuery, bounded_date
 from models.schemas import ChainOut, RankingsPage, Strategy
 from wheelflow import queries
 
@@ -54,7 +55,7 @@ class MarketController(Controller):
         reader: NamedDependency[Engine],
         state: State,
         strategy: FromQuery[Strategy | None] = None,
-        symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        symbol: SymbolQuery = None,
         min_return: Fraction = None,
         min_ev: Annotated[float | None, QueryParameter(ge=-1e6, le=1e6)] = None,
         unflagged: bool = False,
@@ -101,10 +102,12 @@ class MarketController(Controller):
     def chain(
         self,
         reader: NamedDependency[Engine],
-        symbol: FromPath[str],
+        symbol: SymbolPath,
         expiration: FromQuery[dt.date | None] = None,
         right: FromQuery[Literal["C", "P"] | None] = None,
     ) -> ChainOut:
         """Latest stored chain of ``symbol`` with IV and greeks (theta per day, vega per vol pt)."""
         with reader.connect() as conn:
-            return queries.option_chain(conn, symbol, expiration=expiration, right=right)  # type: ignore[return-value]
+            return queries.option_chain(
+                conn, symbol, expiration=bounded_date(expiration, "expiration"), right=right
+            )  # type: ignore[return-value]

@@ -7,21 +7,15 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
-from api.params import RowId
+from api.params import QueryRowId, RowId, SymbolPath, SymbolQuery, naive_utc
 from models.schemas import AlertOut, WatchlistAdd, WatchlistEntry
 from wheelflow import queries
 from wheelflow.db import transaction
 from wheelflow.security import Principal
-
-
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class OperationsController(Controller):
@@ -32,18 +26,19 @@ class OperationsController(Controller):
         self,
         reader: NamedDependency[Engine],
         severity: FromQuery[Literal["info", "warning", "critical"] | None] = None,
-        symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        symbol: SymbolQuery = None,
         since: FromQuery[dt.datetime | None] = None,
-        before_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        before_id: QueryRowId = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AlertOut]:
-        """Alerts newest first; page backwards with ``before_id`` = the last id you saw."""
+        """Alerts newest first; page backwards with ``before_id`` = the last id you saw.
+        ``since``: ISO 8601 timestamp (UTC when it has no offset), 1970..2200."""
         with reader.connect() as conn:
             return queries.alerts(  # type: ignore[return-value]
                 conn,
                 severity=severity,
                 symbol=symbol,
-                since=_naive_utc(since),
+                since=naive_utc(since, "since"),
                 before_id=before_id,
                 limit=limit,
             )
@@ -74,7 +69,7 @@ class OperationsController(Controller):
         return Response(row, status_code=201 if created else 200)  # type: ignore[arg-type]
 
     @delete("/watchlist/{symbol:str}", guards=[trader], sync_to_thread=True)
-    def remove(self, engine: NamedDependency[Engine], symbol: FromPath[str]) -> None:
+    def remove(self, engine: NamedDependency[Engine], symbol: SymbolPath) -> None:
         with transaction(engine) as conn:
             queries.remove_from_watchlist(conn, symbol)
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
-from api.params import RowId
+from api.params import RowId, SymbolQuery
 from models.schemas import PositionOut
-from wheelflow import queries
+from wheelflow import authorization, queries
+from wheelflow.security import Principal
 
 
 class PortfolioController(Controller):
@@ -23,7 +24,7 @@ class PortfolioController(Controller):
         self,
         reader: NamedDependency[Engine],
         status: FromQuery[Literal["open", "closed"] | None] = None,
-        symbol: FromQuery[str | None] = None,
+        symbol: SymbolQuery = None,
     ) -> list[PositionOut]:
         with reader.connect() as conn:
             return queries.positions(conn, status=status, symbol=symbol)  # type: ignore[return-value]
@@ -47,7 +48,7 @@ class PortfolioController(Controller):
     def wheel_cycles(
         self,
         reader: NamedDependency[Engine],
-        symbol: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        symbol: SymbolQuery = None,
         is_open: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         """Wheel cycles (puts sold, assignment, calls, called away) with premium and P&L in USD;
@@ -57,7 +58,11 @@ class PortfolioController(Controller):
             return queries.wheel_cycles(conn, symbol=symbol, is_open=is_open)
 
     @get("/risk", guards=[viewer], sync_to_thread=True)
-    def risk(self, reader: NamedDependency[Engine]) -> dict[str, Any]:
-        """The latest portfolio risk check: every check with its metric and limit, and breaches."""
+    def risk(
+        self, reader: NamedDependency[Engine], request: Request[Principal, Any, Any]
+    ) -> dict[str, Any]:
+        """The latest portfolio risk check. Traders and admins: every check with its subject,
+        metric, limit and message, and the breaches. Viewers: aggregate figures only (passed,
+        checks and breaches per check name), no holdings, cash or exposure."""
         with reader.connect() as conn:
-            return queries.latest_risk(conn)
+            return authorization.risk_view(queries.latest_risk(conn), request.user.role)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import HeaderParameter, QueryParameter, RawBody
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.params import HeaderParameter, RawBody
 
 from api.auth import PUBLIC
 from api.tradingview import TradingViewAlert, parse_tradingview_alert
@@ -23,7 +29,12 @@ log = logging.getLogger(__name__)
 def _store_and_trigger(state: State, alert: TradingViewAlert) -> WebhookReceipt:
     with transaction(state.engine) as conn:
         alert_id, created = queries.record_price_alert(
-            conn, alert.ticker, alert.price, source="tradingview", payload=alert.fields
+            conn,
+            alert.ticker,
+            alert.price,
+            source="tradingview",
+            payload=alert.fields,
+            dedup_window=dt.timedelta(hours=state.settings.webhook_dedup_hours),
         )
     trigger = state.trigger_pipeline
     flow_run_id = None
@@ -56,26 +67,35 @@ class WebhookController(Controller):
     async def tradingview(
         self,
         state: State,
+        request: Request[Any, Any, Any],
         body: RawBody,
-        secret: Annotated[str | None, QueryParameter(max_length=256)] = None,
         header_secret: Annotated[
             str | None, HeaderParameter(name="X-Wheelflow-Secret", max_length=256)
         ] = None,
     ) -> WebhookReceipt:
-        """Store a price alert (deduplicated per ticker, price and minute) and, when a Prefect
-        deployment is configured, trigger a pipeline run for that ticker.
+        """Store a price alert (de-duplicated per ticker and price for
+        WHEELFLOW_WEBHOOK_DEDUP_HOURS) and, when a Prefect deployment is configured, trigger a
+        pipeline run for that ticker.
 
-        Body: ``{"ticker": "AAPL", "price": 187.3}``, ``ticker=AAPL price=187.3`` or ``AAPL 187.3``.
-        The shared secret comes in the ``X-Wheelflow-Secret`` header, ``?secret=`` or a JSON
-        ``"secret"`` field (TradingView cannot set headers).
+        Body: ``{"ticker": "AAPL", "price": 187.3, "secret": "..."}``, ``ticker=AAPL
+        price=187.3`` or ``AAPL 187.3`` (then the secret goes in ``X-Wheelflow-Secret``).
+        A secret in the query string is refused: URLs end up in access logs.
         """
+        if "secret" in request.query_params:
+            raise ValidationException(
+                "never put the webhook secret in the URL: send it in the X-Wheelflow-Secret "
+                'header or as "secret" in the JSON body',
+                extra=[{"key": "secret", "message": "not accepted in the query string"}],
+            )
         expected = state.settings.webhook_secret.get_secret_value()
         if not expected:
             raise PermissionDeniedException("webhook disabled: WHEELFLOW_WEBHOOK_SECRET is not set")
-        given = header_secret or secret
-        if given is not None and not security.secrets_equal(given, expected):
+        cap = state.settings.webhook_max_body_bytes
+        if len(body) > cap:
+            raise HTTPException(status_code=413, detail=f"webhook payload over {cap} bytes")
+        if header_secret is not None and not security.secrets_equal(header_secret, expected):
             raise NotAuthorizedException("wrong webhook secret")
         alert = parse_tradingview_alert(body)
-        if given is None and not security.secrets_equal(alert.secret or "", expected):
+        if header_secret is None and not security.secrets_equal(alert.secret or "", expected):
             raise NotAuthorizedException("missing or wrong webhook secret")
         return await anyio.to_thread.run_sync(_store_and_trigger, state, alert)

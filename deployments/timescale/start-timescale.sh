@@ -49,7 +49,8 @@ build_chroot() {
     [[ $(id -u) -eq 0 ]] || { log "needs root to build the chroot"; exit 1; }
     if ! command -v debootstrap >/dev/null; then
         log "installing debootstrap"
-        apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null
+        apt-get -o DPkg::Lock::Timeout=300 update -qq \
+            && apt-get -o DPkg::Lock::Timeout=300 install -y -qq debootstrap >/dev/null
     fi
     local tmp="$CACHE_DIR/root.partial"
     rm -rf "$tmp"

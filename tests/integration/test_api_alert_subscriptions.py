@@ -36,7 +36,7 @@ def client(
     seed(engine)
     monkeypatch.setenv("WHEELFLOW_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
-    settings = api_settings(tmp_path, alertmanager_token=TOKEN)
+    settings = api_settings(tmp_path, alertmanager_token=TOKEN, alert_dispatch_seconds=0)
     with make_client(engine, settings) as test_client:
         yield test_client
 
@@ -187,3 +187,21 @@ def test_alertmanager_webhook_refuses_a_missing_or_wrong_token(client, auth):
     headers = {"Authorization": auth} if auth else {}
     response = client.post("/webhooks/alertmanager", json=_alertmanager_payload(), headers=headers)
     assert response.status_code == 401
+
+
+def test_the_api_process_delivers_alerts_it_creates(engine, tmp_path, monkeypatch):
+    """Embedded default: the API's own dispatcher sends the Alertmanager alert, no worker."""
+    with http_receiver() as hook:
+        monkeypatch.setenv("WHEELFLOW_ALERT_URLS", hook.url())
+        get_settings.cache_clear()
+        settings = api_settings(
+            tmp_path, alertmanager_token=TOKEN, alert_dispatch_seconds=0.2, alert_urls=hook.url()
+        )
+        with make_client(engine, settings) as client:
+            response = client.post(
+                "/webhooks/alertmanager",
+                json=_alertmanager_payload(),
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+            assert response.json()["created"] == 1
+            assert len(hook.wait_for(1, timeout=20)) == 1

@@ -37,6 +37,7 @@ def seeded(shared_engine):
     return shared_engine
 
 
+SUBSCRIPTION = {"name": "desk", "channels": ["json://127.0.0.1:9/hook"], "enabled": False}
 # Every route, the least role it needs (None: public) and a request that role may send.
 MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/health", None, None),
@@ -64,14 +65,29 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/api-keys", "admin", None),
     ("POST", "/api-keys", "admin", {"name": "notebook", "role": "viewer"}),
     ("DELETE", "/api-keys/{key_id}", "admin", None),
+    ("GET", "/me/subscriptions", "viewer", None),
+    ("POST", "/me/subscriptions/test", "viewer", {}),
+    ("POST", "/me/subscriptions", "viewer", SUBSCRIPTION),
+    ("PUT", "/me/subscriptions/{subscription_id}", "viewer", SUBSCRIPTION),
+    ("DELETE", "/me/subscriptions/{subscription_id}", "viewer", None),
+    ("GET", "/alerts/{alert_id}/deliveries", "trader", None),
 ]
 # Public by design, tested on their own below: login, refresh and the secret-checked webhook.
-OWN_TESTS = {("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/webhooks/tradingview")}
+OWN_TESTS = {
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/webhooks/tradingview"),
+    ("POST", "/webhooks/alertmanager"),  # bearer token of its own: test_alert_delivery.py
+}
 CALLERS = ["anonymous", "viewer", "trader", "admin"]
 
 
-def _concrete(path: str, client) -> str:
+def _concrete(path: str, client, headers: dict[str, str]) -> str:
     """Fill path parameters with ids that exist, so allowed calls succeed (each call fresh)."""
+    if "{subscription_id}" in path:  # the caller's own subscription
+        created = client.post("/me/subscriptions", json=SUBSCRIPTION, headers=headers)
+        sub_id = created.json()["id"] if created.status_code == 201 else 1
+        return path.replace("{subscription_id}", str(sub_id))
     if "{key_id}" in path:
         with transaction(client.app.state.engine) as conn:
             key_id, _ = security.create_api_key(conn, "to-revoke", "viewer")
@@ -109,7 +125,7 @@ def test_matrix_covers_every_route_of_the_openapi_schema(client):
 def test_role_matrix_every_caller_gets_exactly_its_rights(client, as_role, caller):
     headers = as_role.get(caller, {})
     for method, path, needs, body in MATRIX:
-        url = _concrete(path, client)
+        url = _concrete(path, client, headers)
         response = client.request(method, url, json=body, headers=headers)
         if needs is None:
             allowed = True

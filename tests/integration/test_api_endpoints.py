@@ -36,6 +36,15 @@ def test_health_answers_without_authentication(client):
     assert client.get("/health").json() == {"status": "ok"}
 
 
+def test_metrics_serve_request_counters_to_prometheus_without_authentication(client):
+    client.get("/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "wheelflow_api_requests_total{" in response.text
+    assert 'path="/health"' in response.text
+
+
 def test_ready_reports_database_and_last_run_age(client):
     body = client.get("/ready").json()
     assert body["database"] == "ok"
@@ -185,8 +194,8 @@ def test_cycles_derived_from_positions_group_legs_by_cycle_id(seeded):
     assert cycles["symbol:MSFT"]["legs"] == 1
 
 
-def test_risk_lists_checks_and_breaches_of_latest_snapshot(client, as_role):
-    body = client.get("/risk", headers=as_role["viewer"]).json()
+def test_risk_lists_checks_and_breaches_of_latest_snapshot_to_traders(client, as_role):
+    body = client.get("/risk", headers=as_role["trader"]).json()
     assert body["passed"] is False
     assert [b["check_name"] for b in body["breaches"]] == ["max_symbol_weight"]
     assert len(body["checks"]) == 2

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert
 from api.app import create_app
 from models.tables import Alert
 from tests.conftest import _fresh_postgres_url
-from wheelflow import security
+from wheelflow import passwords, security
 from wheelflow.db import ensure_schema, make_engine, transaction, upsert_frame
 from wheelflow.occ import occ_symbol
 from wheelflow.settings import Settings, load_settings
@@ -361,10 +361,10 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing() -> Iterator[None]:
     """Real argon2id, at test-sized cost (production: ~0.45 s per hash on these machines)."""
-    production = security._hasher
-    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
-    security._hasher = production
+    passwords._hasher = production
 
 
 @pytest.fixture(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from api.tradingview import parse_tradingview_alert
@@ -13,6 +15,8 @@ from tests.integration.test_api_seed import (  # noqa: F401  (fixtures)
     make_client,
     shared_engine,
 )
+from wheelflow import queries
+from wheelflow.db import transaction
 from wheelflow.queries import QueryInputError
 
 URL = "/webhooks/tradingview"
@@ -87,13 +91,39 @@ def test_json_alert_with_header_secret_is_stored_and_triggers_a_run(client, trig
     assert stored.one() == ("price_alert", "AAPL")
 
 
-def test_plain_text_alert_with_secret_in_query(client):
+def test_plain_text_alert_with_secret_in_the_header(client):
     response = client.post(
-        f"{URL}?secret={WEBHOOK_SECRET}",
+        URL,
         content=b"KO 61.25",
-        headers={"Content-Type": "text/plain"},
+        headers={"Content-Type": "text/plain", "X-Wheelflow-Secret": WEBHOOK_SECRET},
     )
     assert response.status_code == 200 and response.json()["ticker"] == "KO"
+
+
+def test_a_secret_in_the_query_string_is_refused_and_nothing_is_stored(client, triggered):
+    response = client.post(
+        f"{URL}?secret={WEBHOOK_SECRET}",
+        content=b"KO 61.27",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "secret"
+    assert "header" in response.json()["detail"]
+    assert triggered == []
+
+
+def test_a_payload_over_the_cap_is_refused_with_413(shared_engine, tmp_path):
+    with make_client(shared_engine, api_settings(tmp_path, webhook_max_body_bytes=256)) as c:
+        body = b'{"ticker": "AAPL", "price": 187.3, "note": "' + b"x" * 300 + b'"}'
+        response = c.post(URL, content=body, headers={"X-Wheelflow-Secret": WEBHOOK_SECRET})
+    assert response.status_code == 413
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client):
+    body = b'{"ticker": "AAPL", "price": 1, "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    response = client.post(URL, content=body, headers={"X-Wheelflow-Secret": WEBHOOK_SECRET})
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
 
 
 def test_secret_in_the_json_body_is_accepted(client):
@@ -101,7 +131,7 @@ def test_secret_in_the_json_body_is_accepted(client):
     assert client.post(URL, json=payload).status_code == 200
 
 
-def test_same_ticker_and_price_within_a_minute_is_one_alert(client, triggered):
+def test_same_ticker_and_price_within_the_window_is_one_alert(client, triggered):
     headers = {"X-Wheelflow-Secret": WEBHOOK_SECRET}
     first = client.post(URL, content=b"ticker=IBM price=230.5", headers=headers).json()
     second = client.post(URL, content=b"ticker=IBM price=230.5", headers=headers).json()
@@ -159,3 +189,47 @@ def test_webhook_is_rate_limited(shared_engine, tmp_path):
     with make_client(shared_engine, settings) as c:
         codes = [c.post(URL, content=b"AAPL 1").status_code for _ in range(3)]
     assert codes == [401, 401, 429]
+
+
+@pytest.mark.parametrize(
+    ("hours_later", "window_hours", "is_replay"),
+    [(3, 24, True), (23.9, 24, True), (25, 24, False), (2, 1, False), (0.001, 0, False)],
+)
+def test_a_replay_is_recognised_for_the_configured_hours(
+    engine, hours_later, window_hours, is_replay
+):
+    first_at = dt.datetime(2026, 11, 24, 23, 59)  # replays cross day (and bucket) boundaries
+    window = dt.timedelta(hours=window_hours)
+    with transaction(engine) as conn:
+        first, created = queries.record_price_alert(
+            conn, "AAPL", 187.3, source="tradingview", payload={}, dedup_window=window, now=first_at
+        )
+        again, created_again = queries.record_price_alert(
+            conn,
+            "AAPL",
+            187.3,
+            source="tradingview",
+            payload={},
+            dedup_window=window,
+            now=first_at + dt.timedelta(hours=hours_later),
+        )
+    assert created
+    assert (again == first, created_again) == ((True, False) if is_replay else (False, True))
+
+
+def test_another_price_or_ticker_is_not_a_replay(engine):
+    now = dt.datetime(2026, 11, 24, 15, 0)
+    with transaction(engine) as conn:
+        ids = {
+            queries.record_price_alert(
+                conn,
+                ticker,
+                price,
+                source="tradingview",
+                payload={},
+                now=now,
+                dedup_window=dt.timedelta(hours=24),
+            )[0]
+            for ticker, price in (("AAPL", 187.3), ("AAPL", 187.4), ("MSFT", 187.3))
+        }
+    assert len(ids) == 3

@@ -61,3 +61,38 @@ def test_python_dash_m_wheelflow_shows_help() -> None:
     assert done.returncode == 0
     for command in ("run", "db", "api", "simulate", "watchlist"):
         assert command in done.stdout
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_symbol_whose_chain_fails_is_one_clear_line_not_tracebacks(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from tests.tradier_fake import FakeTradier, Faults, served
+    from wheelflow.providers.synthetic import SyntheticMarket
+
+    market = SyntheticMarket(universe_size=30)
+    fake = FakeTradier(market, max_days=21)
+    now_ms = int(time.time() * 1000)  # the CLI's Tradier reads the real clock: fresh quotes
+    for quote in fake.quotes.values():
+        quote.update(trade_date=now_ms, bid_date=now_ms, ask_date=now_ms)
+    quotes = market.quotes(market.symbols)
+    in_window = sorted(quotes.loc[quotes["last"].between(10, 40), "symbol"])[:4]
+    broken = in_window[1]
+    with served(Faults(fake, rate=0.0, broken=broken)) as base_url:
+        for name, value in {
+            "PROVIDER": "tradier",
+            "TRADIER_TOKEN": "cli-test-token",
+            "TRADIER_BASE_URL": base_url,
+            "PROVIDER_REQUESTS_PER_SECOND": "1000",
+            "PROVIDER_MAX_DAYS_TO_EXPIRY": "21",
+        }.items():
+            monkeypatch.setenv(f"WHEELFLOW_{name}", value)
+        assert main(["run", "--symbols", ",".join(in_window)]) == 0
+    out, err = capfd.readouterr()
+    failure_lines = [line for line in (out + err).splitlines() if broken in line]
+    assert len(failure_lines) == 1, out + err
+    assert failure_lines[0].startswith(f"chains unavailable for {broken}: ")
+    assert "HTTP 502" in failure_lines[0]
+    assert "Traceback" not in out + err

@@ -234,6 +234,26 @@ def test_open_positions_are_counted_by_account_and_asset_type(engine: Engine) ->
     ) not in samples
 
 
+def test_realized_pnl_is_summed_per_account_over_open_and_closed_positions(
+    engine: Engine,
+) -> None:
+    positions = [
+        {
+            "account": "paper",
+            "symbol": symbol,
+            "asset_type": "option",
+            "quantity": -1,
+            "average_price": 2.0,
+            "status": status,
+            "opened_at": NOW,
+            "realized_pnl": pnl,
+        }
+        for symbol, status, pnl in [("AAPL", "closed", 150.0), ("MSFT", "open", -40.0)]
+    ]
+    add_rows(engine, Position, positions)
+    assert value(scrape(engine), "realized_pnl", account="paper") == 110.0
+
+
 def test_orders_are_counted_by_status(engine: Engine) -> None:
     orders = [
         {

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from flows.pipeline import wheel_pipeline
 from wheelflow.db import read_frame, table_counts
-from wheelflow.errors import DataQualityError, ProviderError
+from wheelflow.errors import DataQualityError
 from wheelflow.providers.base import ChainFetch
 from wheelflow.providers.synthetic import SyntheticMarket
 
@@ -33,21 +33,6 @@ def _url(engine: Engine) -> str:
 def _frame(engine: Engine, sql: str) -> pd.DataFrame:
     with engine.connect() as conn:
         return read_frame(conn, sql)
-
-
-class FlakyMarket(SyntheticMarket):
-    """Fails the first ``failures`` chain requests with a retryable provider error."""
-
-    def __init__(self, failures: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.failures = failures
-        self.calls = 0
-
-    def option_chains(self, symbols: Sequence[str]) -> ChainFetch:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ProviderError("503 Service Unavailable", provider="flaky")
-        return super().option_chains(symbols)
 
 
 class CorruptingMarket(SyntheticMarket):
@@ -112,14 +97,6 @@ def test_rerunning_the_same_snapshot_changes_no_row_counts(engine: Engine) -> No
     )
     attempts = _frame(engine, "SELECT attempts FROM pipeline_runs")["attempts"]
     assert list(attempts) == [2]
-
-
-def test_provider_failing_twice_is_retried_to_success(engine: Engine) -> None:
-    market = FlakyMarket(failures=2, as_of=DAY)
-    summary = wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
-    assert market.calls == 3
-    assert summary["contracts"] > 0
-    assert _frame(engine, "SELECT status FROM pipeline_runs")["status"].iloc[0] == "completed"
 
 
 def test_corrupted_chain_rows_are_quarantined_and_never_stored(engine: Engine) -> None:

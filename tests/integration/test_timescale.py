@@ -2,8 +2,9 @@
 
 The TimescaleDB tests run against a real server when ``WHEELFLOW_TEST_TIMESCALE_URL`` is set
 (``deployments/timescale/start-timescale.sh`` starts one on 127.0.0.1:5433 and prints the URL);
-each test gets a fresh schema there, with ``public`` (where the extension lives) after it on the
-search path. The fallback tests use the ``engine`` fixture (SQLite and plain PostgreSQL).
+each test gets a database of its own there, created empty (without the extension: our migration
+step creates it) and dropped afterwards, so nothing an earlier run left behind is ever seen. The
+fallback tests use the ``engine`` fixture (SQLite and plain PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
 from wheelflow import timescale
 from wheelflow.db import ensure_schema, make_engine, read_frame, transaction, upsert_frame
@@ -32,21 +33,29 @@ requires_timescale = pytest.mark.skipif(
 
 
 @pytest.fixture
-def ts_engine() -> Iterator[Engine]:
-    """A migrated engine on a fresh schema of the TimescaleDB server."""
-    schema = f"wf_ts_{uuid.uuid4().hex[:12]}"
+def fresh_ts_url() -> Iterator[str]:
+    """The URL of a new, empty database on the TimescaleDB server, dropped after the test."""
+    name = f"wf_ts_{uuid.uuid4().hex[:12]}"
     admin = create_engine(TIMESCALE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(f"{TIMESCALE_URL}?options=-csearch_path%3D{schema},public")
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(TIMESCALE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ts_engine(fresh_ts_url: str) -> Iterator[Engine]:
+    """A migrated engine on a fresh database of the TimescaleDB server."""
+    eng = make_engine(fresh_ts_url)
     try:
         ensure_schema(eng)
         yield eng
     finally:
         eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 plain_postgres = pytest.mark.parametrize(
@@ -89,6 +98,53 @@ def quotes(days_ago: list[float], symbol: str = "AAPL") -> pd.DataFrame:
     )
 
 
+def rankings(days_ago: list[float]) -> pd.DataFrame:
+    """One csp ranking row per snapshot taken ``days_ago`` days before now."""
+    n = len(days_ago)
+    return pd.DataFrame(
+        {
+            "snapshot_at": [NOW - dt.timedelta(days=d) for d in days_ago],
+            "strategy": "csp",
+            "occ_symbol": "AAPL  270115P00100000",
+            "run_id": [f"run-{i}" for i in range(n)],
+            "rank": 1,
+            "underlying": "AAPL",
+            "expiration": dt.date(2027, 1, 15),
+            "strike": 100.0,
+            "right": "P",
+            "underlying_price": 101.0,
+            "bid": 1.0,
+            "ask": 1.1,
+            "premium": 1.05,
+            "days_to_expiry": 30,
+            "period_return": 0.01,
+            "annualized_return": 0.12,
+            "probability_otm": 0.8,
+            "delta": -0.2,
+            "iv": 0.3,
+            "breakeven": 98.95,
+            "collateral": 10_000.0,
+            "spread_pct": 0.05,
+            "score": 1.0,
+            "blocked": False,
+        }
+    )
+
+
+def risk_checks(days_ago: list[float]) -> pd.DataFrame:
+    """One passed portfolio check per snapshot taken ``days_ago`` days before now."""
+    return pd.DataFrame(
+        {
+            "snapshot_at": [NOW - dt.timedelta(days=d) for d in days_ago],
+            "check_name": "max_collateral",
+            "subject": "portfolio",
+            "run_id": [f"run-{i}" for i in range(len(days_ago))],
+            "passed": True,
+            "message": "ok",
+        }
+    )
+
+
 def hypertable_names(conn: Connection) -> set[str]:
     rows = conn.execute(
         text(
@@ -104,6 +160,20 @@ def chunk_count(conn: Connection, table_name: str) -> int:
 
 
 # --------------------------------------------------------------------------- TimescaleDB
+
+
+@requires_timescale
+def test_the_migration_creates_the_extension_in_an_empty_database(fresh_ts_url: str) -> None:
+    eng = make_engine(fresh_ts_url)
+    try:
+        with eng.connect() as conn:
+            assert not timescale.detect(conn).installed
+        ensure_schema(eng)
+        with eng.connect() as conn:
+            assert timescale.detect(conn).installed
+            assert hypertable_names(conn) == {"option_snapshots", "underlying_quotes"}
+    finally:
+        eng.dispose()
 
 
 @requires_timescale
@@ -185,6 +255,43 @@ def test_retention_drops_old_chunks_and_the_old_rows_of_the_boundary_chunk(
 
 
 @requires_timescale
+def test_daily_iv_view_reads_without_error_before_its_first_refresh(ts_engine: Engine) -> None:
+    with ts_engine.connect() as conn:
+        assert timescale.read_daily_iv(conn).empty
+
+
+@requires_timescale
+def test_retention_also_prunes_rankings_and_risk_checks_of_dropped_snapshots(
+    ts_engine: Engine,
+) -> None:
+    with transaction(ts_engine) as conn:
+        upsert_frame(conn, "option_snapshots", snapshots([1, 60], [0.2, 0.3]))
+        upsert_frame(conn, "rankings", rankings([1, 60]))
+        upsert_frame(conn, "risk_checks", risk_checks([1, 60]))
+    results = {r.table: r.rows_deleted for r in timescale.apply_retention(ts_engine, 30)}
+    assert results["rankings"] == 1 and results["risk_checks"] == 1
+    with ts_engine.connect() as conn:
+        for tbl in ("option_snapshots", "rankings", "risk_checks"):
+            kept = conn.execute(text(f"SELECT min(snapshot_at) FROM {tbl}")).scalar_one()
+            assert kept >= NOW - dt.timedelta(days=30), tbl
+
+
+@requires_timescale
+def test_compression_is_reported_with_its_fallback_on_the_apache_build(
+    ts_engine: Engine,
+) -> None:
+    with ts_engine.connect() as conn:
+        support = timescale.detect(conn)
+    status = timescale.compression_status(ts_engine)
+    assert [c.table for c in status] == list(timescale.HYPERTABLES)
+    if support.compression:  # TSL build: a policy on every hypertable
+        assert all(c.enabled and "policy" in c.note for c in status)
+    else:
+        assert not any(c.enabled for c in status)
+        assert all("Apache build" in c.note and "retention" in c.note for c in status)
+
+
+@requires_timescale
 def test_apache_build_gets_a_plain_materialized_view_for_daily_iv(ts_engine: Engine) -> None:
     with ts_engine.connect() as conn:
         if timescale.detect(conn).continuous_aggregates:
@@ -235,10 +342,16 @@ def test_retention_deletes_rows_older_than_the_horizon(engine: Engine) -> None:
     with transaction(engine) as conn:
         upsert_frame(conn, "option_snapshots", snapshots([1, 29, 31, 90], [0.2] * 4))
         upsert_frame(conn, "underlying_quotes", quotes([1, 45]))
+        upsert_frame(conn, "rankings", rankings([1, 60]))
+        upsert_frame(conn, "risk_checks", risk_checks([60]))
     results = timescale.apply_retention(engine, 30)
     assert [(r.table, r.rows_deleted, r.chunks_dropped) for r in results] == [
         ("option_snapshots", 2, 0),
         ("underlying_quotes", 1, 0),
+        ("rankings", 1, 0),
+        ("risk_checks", 1, 0),
+        ("quality_results", 0, 0),
+        ("quarantined_rows", 0, 0),
     ]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM option_snapshots")).scalar_one() == 2
@@ -299,3 +412,4 @@ def test_status_command_names_the_license_and_the_chunks(
     out = capsys.readouterr().out
     assert "timescaledb: installed" in out
     assert re.search(r"option_snapshots\s+2 chunks", out)
+    assert "compression option_snapshots:" in out

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from wheelflow import security
+from wheelflow import passwords, security
 
 SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
 
@@ -23,9 +23,25 @@ def test_verifying_against_a_malformed_hash_is_false_not_an_error():
     assert security.verify_password("not-a-hash", "whatever") is False
 
 
-def test_short_passwords_are_refused():
-    with pytest.raises(ValueError, match="at least 8"):
-        security.hash_password("short")
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("short", "at least 12 characters"),
+        ("aaaaaaaa", "at least 12 characters"),
+        ("aaaaaaaaaaaaaaaa", "too easy to guess"),
+        ("password1234", "too easy to guess"),
+        ("qwertyuiopasdf", "too easy to guess"),
+        ("carol-smith-2026", "too easy to guess"),  # built from the user's own name
+    ],
+)
+def test_the_password_policy_refuses_short_or_guessable_passwords(password, why):
+    with pytest.raises(passwords.WeakPassword, match=why):
+        passwords.check_password(password, passwords.PasswordPolicy(), username="carol-smith")
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "lantern quarry ribbon 47"])
+def test_the_password_policy_accepts_long_unguessable_passphrases(password):
+    passwords.check_password(password, passwords.PasswordPolicy(), username="carol")
 
 
 def test_access_token_round_trips_the_principal():

@@ -33,7 +33,7 @@ ALERT_COLUMNS = (
 )
 
 
-def _alert(
+def make_alert(
     key: str,
     snapshot_at: dt.datetime,
     kind: str,
@@ -67,7 +67,7 @@ def opportunity_alerts(
         for row in group.sort_values("rank").head(top_n).itertuples(index=False):
             label = "cash-secured put" if strategy == "csp" else "covered call"
             out.append(
-                _alert(
+                make_alert(
                     f"top:{strategy}:{row.occ_symbol}",
                     snapshot_at,
                     "new_top_opportunity",
@@ -91,7 +91,7 @@ def opportunity_alerts(
 def risk_alerts(checks: pd.DataFrame, snapshot_at: dt.datetime) -> list[dict[str, Any]]:
     day = snapshot_date(snapshot_at)
     return [
-        _alert(
+        make_alert(
             f"risk:{row.check_name}:{row.subject}:{day}",
             snapshot_at,
             "risk_breach",
@@ -106,7 +106,7 @@ def risk_alerts(checks: pd.DataFrame, snapshot_at: dt.datetime) -> list[dict[str
 
 
 def quality_alert(stage: str, batch: str, snapshot_at: dt.datetime, reason: str) -> dict[str, Any]:
-    return _alert(
+    return make_alert(
         f"dq:{stage}:{batch}:{snapshot_at:%Y%m%dT%H%M%S}",
         snapshot_at,
         "data_quality",
@@ -122,7 +122,7 @@ def fetch_failure_alerts(
     failures: dict[str, str], snapshot_at: dt.datetime
 ) -> list[dict[str, Any]]:
     return [
-        _alert(
+        make_alert(
             f"fetch:{symbol}:{snapshot_at:%Y%m%dT%H%M%S}",
             snapshot_at,
             "fetch_failure",
@@ -170,7 +170,7 @@ def operations_alerts(alerts: Iterable[dict[str, Any]], now: dt.datetime) -> lis
         )
         summary = str(notes.get("summary") or name)
         out.append(
-            _alert(
+            make_alert(
                 f"ops:{fingerprint}:{a.get('startsAt', '')}:{status}",
                 now,
                 "operations",

@@ -33,15 +33,20 @@ def register(subparsers: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api import access_log
     from api.app import create_app
     from wheelflow.settings import get_settings
 
     settings = get_settings()
+    access_log.install()
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
         log_level=args.log_level,
+        # Only the configured proxies may set the client address and scheme (X-Forwarded-*).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or [],
     )
     return 0
 
@@ -61,11 +66,14 @@ def _create_user(args: argparse.Namespace) -> int:
     from wheelflow.settings import get_settings
 
     password = _read_password(args.password_stdin)
-    engine = make_engine(get_settings().resolved_database_url)
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
     ensure_schema(engine)
     try:
         with transaction(engine) as conn:
-            user_id = security.create_user(conn, args.username, password, args.role)
+            user_id = security.create_user(
+                conn, args.username, password, args.role, policy=settings.password_policy
+            )
     except ValueError as exc:
         raise WheelflowError(str(exc)) from None
     print(f"created user {args.username!r} (id {user_id}, role {args.role})")

@@ -13,9 +13,10 @@ def register(subparsers: Any) -> None:
     serve = sub.add_parser("serve", help="serve /metrics over HTTP until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=9108, help="port to bind (default 9108)")
-    serve.set_defaults(func=_serve)
+    # Serves while the database is down (wheelflow_database_up 0), so no up-front check.
+    serve.set_defaults(func=_serve, needs_database=False)
     show = sub.add_parser("show", help="print one scrape in the Prometheus text format")
-    show.set_defaults(func=_show)
+    show.set_defaults(func=_show, needs_database=False)
 
 
 def _registry() -> Any:

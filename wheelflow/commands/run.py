@@ -23,6 +23,13 @@ def register(subparsers: Any) -> None:
 _NOISY_LOGGERS = ("httpx", "great_expectations", "validations", "wheelflow", "py.warnings")
 
 
+class _RunLogsOffConsole(logging.Filter):
+    """Drops Prefect's flow- and task-run records (state changes, tracebacks) from a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+
+
 def _run(args: argparse.Namespace) -> int:
     import os
     import sys
@@ -40,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     console = Console(width=None if Console().is_terminal else 120)
     settings = get_settings()
+    engine_for(settings.resolved_database_url)  # an unreachable database: one line, before Prefect
     configure_prefect_home(settings)
     provider = provider_from_settings(settings)
     if args.date is not None:
@@ -76,6 +84,12 @@ def _run(args: argparse.Namespace) -> int:
         saved = {name: logging.getLogger(name).level for name in muted}
         for name in muted:
             logging.getLogger(name).setLevel(logging.ERROR)
+        # The run's outcome is printed below in one line per problem: the flow and task runs'
+        # own tracebacks stay in the Prefect UI (API log handler), off this console.
+        console_filter = _RunLogsOffConsole()
+        handlers = [] if args.quiet else logging.getLogger().handlers
+        for handler in handlers:
+            handler.addFilter(console_filter)
         try:
             with progress.listening(on_stage):
                 summary = wheel_pipeline(
@@ -84,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             for name, level in saved.items():
                 logging.getLogger(name).setLevel(level)
+            for handler in handlers:
+                handler.removeFilter(console_filter)
     engine = engine_for(settings.resolved_database_url)
     _print_summary(console, summary, engine, args.top)
     _deliver_alerts(console, engine, settings)
@@ -103,6 +119,7 @@ def _deliver_alerts(console: Any, engine: Any, settings: Any) -> None:
 
 def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from wheelflow.queries_cli import run_rankings
     from wheelflow.reports import CLI_COLUMNS, TOP_COLUMNS, top_rows
@@ -113,8 +130,9 @@ def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int)
         f"underlyings, {summary['contracts']:,} contracts, {summary['rankings']} candidates, "
         f"{summary['new_alerts']} new alerts"
     )
-    if summary.get("fetch_failures"):
-        console.print(f"[yellow]chains unavailable for: {', '.join(summary['fetch_failures'])}")
+    failures: dict[str, str] = summary.get("fetch_failures") or {}
+    if failures:
+        console.print(Text(fetch_failure_line(failures), style="yellow"), soft_wrap=True)
     for strategy, title in (("csp", "Cash-secured puts"), ("cc", "Covered calls")):
         table = Table(title=f"Top {title}", title_justify="left")
         keep = [i for i, (col, _, _) in enumerate(TOP_COLUMNS) if col in CLI_COLUMNS]
@@ -128,3 +146,12 @@ def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int)
             console.print(table)
         else:
             console.print(f"[dim]No {title.lower()} passed the screen.[/dim]")
+
+
+def fetch_failure_line(failures: dict[str, str]) -> str:
+    """One line for the symbols whose chains could not be fetched, with the first one's cause."""
+    names = sorted(failures)
+    more = names[1:]
+    shown = ", ".join(more[:5]) + (", ..." if len(more) > 5 else "")
+    also = f" (and {len(more)} more: {shown})" if more else ""
+    return f"chains unavailable for {names[0]}{also}: {failures[names[0]]}"

@@ -44,6 +44,9 @@ def _status(args: argparse.Namespace) -> int:
         print(f"continuous aggregates: {'yes' if support.continuous_aggregates else 'no'}")
     for table, chunks in timescale.chunk_counts(engine).items():
         print(f"  {table:24s} {chunks:>6d} chunks")
+    for c in timescale.compression_status(engine):
+        state = f"on, {c.compressed_chunks}/{c.chunks} chunks compressed" if c.enabled else "off"
+        print(f"compression {c.table}: {state} ({c.note})")
     return 0
 
 

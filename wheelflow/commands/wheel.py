@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--chart", help="write the equity curve PNG here")
     sim.add_argument("--trades", help="write the trade log CSV here")
     sim.add_argument("--database", help="SQLite file to keep the run in (default: a temporary one)")
-    sim.set_defaults(func=_simulate)
+    sim.set_defaults(func=_simulate, needs_database=False)  # its own SQLite file
 
     wheel = subparsers.add_parser("wheel", help="the wheel lifecycle on the stored snapshots")
     sub = wheel.add_subparsers(dest="wheel_command", metavar="ACTION", required=True)

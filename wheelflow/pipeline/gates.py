@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -89,11 +90,29 @@ def run_stage_gate(
             len(frame) > 0,
             failure_reason=None if len(frame) else "empty batch",
         )
-    return run_gate(
+    gate = run_gate(
         stage,
         frame,
         suite,
         row_key=row_key,
         max_bad_fraction=MAX_BAD_FRACTION,
         extra_reasons=extra_reasons,
+    )
+    if not gate.passed and len(frame):
+        quarantine_refused_batch(gate, frame, row_key)
+    return gate
+
+
+def quarantine_refused_batch(gate: Any, frame: pd.DataFrame, row_key: pd.Series) -> None:
+    """A refused batch stores none of its rows, so every row goes to quarantine: the reasons
+    the gate found for it, else the batch's refusal (the gate skips per-row detail once a batch
+    is condemned)."""
+    keys = row_key.astype(str).reset_index(drop=True)
+    found = dict(
+        zip(gate.quarantined["row_key"].astype(str), gate.quarantined["reasons"], strict=True)
+    )
+    refused = f"batch refused: {gate.failure_reason}"
+    payload = json.loads(frame.reset_index(drop=True).to_json(orient="records", date_format="iso"))
+    gate.quarantined = pd.DataFrame(
+        {"row_key": keys, "reasons": keys.map(found).fillna(refused), "payload": payload}
     )

@@ -19,6 +19,7 @@ from wheelflow.pipeline.run import (
     RunContext,
 )
 from wheelflow.providers.base import MarketDataProvider
+from wheelflow.strategy.cost_basis import covered_call_cost_basis
 
 
 def watchlist_symbols(engine: Engine, default: Sequence[str]) -> list[str]:
@@ -125,22 +126,7 @@ def ingest_underlyings(
         record_gate(conn, ctx, "quotes", "all", gate)
     if ctx.settings.seed_demo_positions:
         seed_demo_positions(ctx.engine, good, ctx.snapshot_at)
-    positions = open_positions(ctx.engine)
-    stock = (
-        positions[(positions["asset_type"] == "stock") & (positions["quantity"] > 0)]
-        if len(positions)
-        else positions
-    )
-    cost_basis: dict[str, float] = {}
-    if len(stock):
-        held = stock.groupby("symbol").agg(
-            shares=("quantity", "sum"),
-            basis=("cost_basis", "max"),
-            avg=("average_price", "max"),
-        )
-        for sym, row in held.iterrows():
-            if row["shares"] >= 100 and sym in set(good["symbol"]):
-                cost_basis[str(sym)] = float(row["basis"] if pd.notna(row["basis"]) else row["avg"])
+    cost_basis = covered_call_cost_basis(open_positions(ctx.engine), good["symbol"])
     return IngestResult(
         quotes=good,
         csp_symbols=sorted(in_window["symbol"].astype(str)),

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text, update
 
 from models.tables import PipelineRun, utcnow
 from wheelflow.db import transaction, upsert_frame
+from wheelflow.errors import WheelflowError
 from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
 
@@ -55,6 +56,8 @@ class IngestResult:
 
 @dataclass
 class PipelineResult:
+    """One run's outcome; ``failure`` is the error it ended with (None when completed)."""
+
     run_id: str
     snapshot_at: dt.datetime
     status: str
@@ -63,7 +66,36 @@ class PipelineResult:
     alerts: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # batches refused by a gate
+    fetch_failures: dict[str, str] = field(default_factory=dict)  # symbol -> provider error
+    provider_retries: int = 0
+    failure: WheelflowError | None = None
+
+    @property
+    def error(self) -> str | None:
+        return str(self.failure) if self.failure else None
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """``pipeline_runs.details``: the same keys whichever steps ran the body."""
+        return {
+            "provider_retries": self.provider_retries,
+            "chain_failures": self.fetch_failures,
+            "gate_failures": self.failures,
+            "new_alerts": len(self.alerts),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What the flow returns (and the CLI prints)."""
+        return {
+            "run_id": self.run_id,
+            "snapshot_at": self.snapshot_at.isoformat(),
+            "status": self.status,
+            **self.counts,
+            "stage_seconds": self.stage_seconds,
+            "fetch_failures": self.fetch_failures,
+            "new_alerts": len(self.alerts),
+        }
 
 
 def start_run(ctx: RunContext, prefect_flow_run_id: str | None = None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from wheelflow.db import read_frame
 from wheelflow.pipeline.ingest import open_positions
 from wheelflow.pipeline.run import IngestResult, RunContext
+from wheelflow.strategy.cost_basis import covered_call_cost_basis
 
 
 def latest_snapshot(engine: Engine, table_name: str = "option_snapshots") -> dt.datetime | None:
@@ -31,14 +32,7 @@ def stored_ingest(ctx: RunContext) -> IngestResult:
     window = quotes[
         quotes["last"].between(screening.min_underlying_price, screening.max_underlying_price)
     ]
-    positions = open_positions(ctx.engine)
-    basis: dict[str, float] = {}
-    if len(positions):
-        stock = positions[(positions["asset_type"] == "stock") & (positions["quantity"] > 0)]
-        for sym, g in stock.groupby("symbol"):
-            if g["quantity"].sum() >= 100 and sym in set(quotes["symbol"]):
-                b = g["cost_basis"].fillna(g["average_price"]).max()
-                basis[str(sym)] = float(b)
+    basis = covered_call_cost_basis(open_positions(ctx.engine), quotes["symbol"])
     return IngestResult(
         quotes=quotes, csp_symbols=sorted(window["symbol"].astype(str)), cc_cost_basis=basis
     )

@@ -1,7 +1,9 @@
 """HTTP plumbing shared by the real providers: retries, rate limits, concurrency, redaction.
 
-- Timeouts, connection errors, 5xx and 429 are retried with exponential backoff and jitter; a
-  ``Retry-After`` header (seconds or HTTP date) replaces the computed delay.
+- Timeouts, connection errors, 5xx, 408 and 429 are retried with exponential backoff and jitter
+  (``WHEELFLOW_PROVIDER_RETRIES``); a ``Retry-After`` header (seconds or HTTP date) replaces the
+  computed delay. This is the only layer that retries them: ``retry_whole_batch`` tells the
+  Prefect tasks not to retry them again.
 - 401/403 fail fast with ``ProviderAuthError`` naming the setting that holds the credentials.
 - Other 4xx, and bodies that are not JSON, raise ``ProviderError`` at once (retrying cannot help).
 - One token bucket per provider name, shared by every client and thread of the process, caps
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 S = TypeVar("S")
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 AUTH_STATUS = frozenset({401, 403})
 REDACTED = "***"
 
@@ -176,6 +178,16 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def retry_whole_batch(error: BaseException) -> bool:
+    """Whether a task should run a failed batch again: only for a retryable provider error that
+    did not come out of this module's own retries. A timeout or an HTTP status has had its
+    retries here already (or, as credentials or another 4xx, can never succeed); a bug or a
+    data-quality refusal would fail the same way again."""
+    if isinstance(error, ProviderHTTPError | ProviderUnreachable | ProviderAuthError):
+        return False
+    return isinstance(error, ProviderError) and error.retryable
 
 
 # --------------------------------------------------------------------------- the client

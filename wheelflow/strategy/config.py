@@ -76,8 +76,20 @@ class RiskConfig(_Section):
 
 
 class AlertsConfig(_Section):
+    """Alert rules. Level rules fire once per episode: they re-arm only after the value has
+    fallen ``hysteresis_pct`` back past the trigger."""
+
     top_opportunities: int = Field(3, ge=0, le=50, description="alert on new top-N candidates")
     min_score_for_alert: float = Field(0.0, ge=0)
+    price_move_pct: float = Field(0.05, gt=0, le=1, description="move since the prior close")
+    intraday_move_pct: float = Field(
+        0.03, gt=0, le=1, description="move since the session's first watched quote"
+    )
+    strike_proximity_pct: float = Field(
+        0.02, ge=0, le=1, description="a short strike within this share of the price"
+    )
+    hysteresis_pct: float = Field(0.01, ge=0, le=0.5, description="re-arm distance")
+    expiry_warning_days: int = Field(1, ge=0, le=30, description="warn N days before expiry")
 
 
 class WheelConfig(_Section):
