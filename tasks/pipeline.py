@@ -18,6 +18,7 @@ from wheelflow.pipeline import IngestResult, PipelineSteps, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
 from wheelflow.providers.http import retry_whole_batch
 from wheelflow.settings import Settings
+from wheelflow.strategy.valuation import MarketContext
 
 # Provider calls: the defaults below; ``prefect_steps`` sets retries and delays from settings
 # (WHEELFLOW_TASK_RETRIES, WHEELFLOW_TASK_RETRY_DELAY_SECONDS). Per-request faults (timeouts,
@@ -72,8 +73,12 @@ def validate_chains(ctx: RunContext, fetch: ChainFetch, label: str) -> pd.DataFr
 
 
 @task(name="compute-iv-greeks", cache_policy=NO_CACHE)
-def compute_greeks(ctx: RunContext, chains: pd.DataFrame, exercise: str) -> pd.DataFrame:
-    return stages.compute_greeks(chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise)
+def compute_greeks(
+    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    return stages.compute_greeks(
+        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise, dividends
+    )
 
 
 @task(name="validate-and-store-greeks", cache_policy=NO_CACHE)
@@ -87,8 +92,9 @@ def rank_opportunities(
     chains: pd.DataFrame,
     cc_cost_basis: dict[str, float],
     csp_symbols: Sequence[str] | None,
+    market: MarketContext | None = None,
 ) -> pd.DataFrame:
-    return stages.rank_opportunities(ctx, chains, cc_cost_basis, csp_symbols)
+    return stages.rank_opportunities(ctx, chains, cc_cost_basis, csp_symbols, market)
 
 
 @task(name="check-risk", cache_policy=NO_CACHE)

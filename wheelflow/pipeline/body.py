@@ -142,14 +142,16 @@ def process_chain_batch(
     exercise: str,
     steps: PipelineSteps,
     clock: StageClock | None = None,
+    dividends: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One fetched batch: chains gate -> IV and greeks -> greeks gate + store. Returns the stored
-    rows; raises ``DataQualityError`` when a gate refuses the batch (already recorded)."""
+    """One fetched batch: chains gate -> IV and greeks (on the spot less the ``dividends``'
+    present value) -> greeks gate + store. Returns the stored rows; raises
+    ``DataQualityError`` when a gate refuses the batch (already recorded)."""
     clock = clock or StageClock()
     with clock.timed("validate_chains"):
         chains = steps.validate_chains(ctx, fetch, label)
     with clock.timed("greeks"):
-        with_greeks = steps.compute_greeks(ctx, chains, exercise)
+        with_greeks = steps.compute_greeks(ctx, chains, exercise, dividends)
     with clock.timed("store_chains"):
         return steps.store_greeks(ctx, with_greeks, label)
 
@@ -160,6 +162,7 @@ def chains_stage(
     symbols: Sequence[str],
     steps: PipelineSteps,
     clock: StageClock | None = None,
+    dividends: pd.DataFrame | None = None,
 ) -> ChainsOutcome:
     """Chains of ``symbols`` in batches: every fetch is started first (Prefect runs them
     concurrently), then each batch is gated, priced and stored as it arrives."""
@@ -184,7 +187,9 @@ def chains_stage(
         if fetch.chains.empty and fetch.failures:
             continue  # the provider failed, not the data: nothing for the gate to refuse
         try:
-            outcome.stored.append(process_chain_batch(ctx, fetch, label, exercise, steps, clock))
+            outcome.stored.append(
+                process_chain_batch(ctx, fetch, label, exercise, steps, clock, dividends)
+            )
         except DataQualityError as exc:
             outcome.gate_failures.append(str(exc))
     progress.report("fetch chains, IV and greeks", len(groups), len(groups))
@@ -199,7 +204,8 @@ def rank_stage(
     if chains.empty:
         return empty_rankings(), []
     try:
-        return steps.rank(ctx, chains, ingest.cc_cost_basis, ingest.csp_symbols), []
+        ranked = steps.rank(ctx, chains, ingest.cc_cost_basis, ingest.csp_symbols, ingest.market)
+        return ranked, []
     except DataQualityError as exc:
         return empty_rankings(), [str(exc)]
 
@@ -265,7 +271,9 @@ def run_wheel_pipeline(
     with recorded_run(ctx, clock, flow_run_id):
         with clock.timed("ingest"):
             ingest = ingest_stage(ctx, provider, universe(ctx, provider, symbols), steps)
-        chains = chains_stage(ctx, provider, ingest.chain_symbols, steps, clock)
+        chains = chains_stage(
+            ctx, provider, ingest.chain_symbols, steps, clock, ingest.market.dividends
+        )
         with clock.timed("rank"):
             ranked, rank_refused = rank_stage(ctx, chains.frame(), ingest, steps)
         with clock.timed("risk"):

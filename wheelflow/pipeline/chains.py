@@ -23,6 +23,7 @@ from wheelflow.providers.base import (
     conform,
 )
 from wheelflow.settings import Settings
+from wheelflow.strategy.events import dividend_pv
 
 
 def batches(symbols: Sequence[str], size: int) -> list[list[str]]:
@@ -59,12 +60,18 @@ def validate_chains(ctx: RunContext, fetch: ChainFetch, label: str) -> pd.DataFr
 
 
 def compute_greeks(
-    chains: pd.DataFrame, snapshot_at: dt.datetime, risk_free_rate: float, exercise: str
+    chains: pd.DataFrame,
+    snapshot_at: dt.datetime,
+    risk_free_rate: float,
+    exercise: str,
+    dividends: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Implied volatility from the mid and BSM greeks at it, vectorized over the whole batch.
 
     For American exercise the IV inverts the American price; greeks are then the BSM greeks at
-    that volatility (the usual screener convention).
+    that volatility (the usual screener convention). ``dividends`` (DIVIDEND_COLUMNS) going ex
+    before a contract's expiry enter as the escrowed-dividend model: the spot less their present
+    value (Hull ch. 15), so IV and greeks do not mistake a dividend for volatility or skew.
     """
     out = chains.copy()
     if out.empty:
@@ -73,6 +80,8 @@ def compute_greeks(
         return out
     mid = (out["bid"].to_numpy(float) + out["ask"].to_numpy(float)) / 2.0
     spot = out["underlying_price"].to_numpy(float)
+    if dividends is not None and len(dividends):
+        spot = spot - dividend_pv(out, snapshot_at.date(), dividends, risk_free_rate=risk_free_rate)
     strike = out["strike"].to_numpy(float)
     t = years_to_expiry(snapshot_at, out["expiration"])
     is_call = (out["right"] == "C").to_numpy()

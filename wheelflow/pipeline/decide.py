@@ -19,6 +19,7 @@ from wheelflow.pipeline.ingest import open_positions
 from wheelflow.pipeline.run import RunContext
 from wheelflow.risk.checks import check_risk, portfolio_state
 from wheelflow.strategy.screening import rank_candidates
+from wheelflow.strategy.valuation import MarketContext
 
 
 def rank_opportunities(
@@ -26,8 +27,10 @@ def rank_opportunities(
     chains: pd.DataFrame,
     cc_cost_basis: dict[str, float],
     csp_symbols: Sequence[str] | None = None,
+    market: MarketContext | None = None,
 ) -> pd.DataFrame:
-    """CSP over the eligible underlyings, CC over the long-stock ones; rankings gate applied."""
+    """CSP over the eligible underlyings, CC over the long-stock ones, valued with ``market``
+    (forecasts, dividends, earnings); rankings gate applied."""
     from validations.suites import rankings_suite
 
     puts_universe = (
@@ -39,6 +42,8 @@ def rank_opportunities(
         ctx.config.screening,
         ctx.snapshot_at,
         risk_free_rate=ctx.settings.risk_free_rate,
+        strategy_config=ctx.config,
+        context=market,
     )
     cc = rank_candidates(
         chains,
@@ -47,6 +52,8 @@ def rank_opportunities(
         ctx.snapshot_at,
         risk_free_rate=ctx.settings.risk_free_rate,
         cost_basis=cc_cost_basis,
+        strategy_config=ctx.config,
+        context=market,
     )
     ranked = (
         pd.concat([f for f in (csp, cc) if len(f)], ignore_index=True)

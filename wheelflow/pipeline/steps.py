@@ -17,6 +17,7 @@ from wheelflow.pipeline import chains as chain_stage
 from wheelflow.pipeline import decide, ingest
 from wheelflow.pipeline.run import IngestResult, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
+from wheelflow.strategy.valuation import MarketContext
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -47,9 +48,13 @@ class PipelineSteps:
     # Starts one batch's fetch; the body starts every batch before it waits on the first.
     start_chain_fetch: Callable[[MarketDataProvider, Sequence[str]], Pending[ChainFetch]]
     validate_chains: Callable[[RunContext, ChainFetch, str], pd.DataFrame]
-    compute_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
+    # (ctx, chains, exercise, dividends): IV and greeks on the dividend-adjusted spot
+    compute_greeks: Callable[[RunContext, pd.DataFrame, str, pd.DataFrame | None], pd.DataFrame]
     store_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
-    rank: Callable[[RunContext, pd.DataFrame, dict[str, float], Sequence[str] | None], pd.DataFrame]
+    rank: Callable[
+        [RunContext, pd.DataFrame, dict[str, float], Sequence[str] | None, MarketContext | None],
+        pd.DataFrame,
+    ]
     check_risk: Callable[
         [RunContext, pd.DataFrame, pd.DataFrame | None], tuple[pd.DataFrame, pd.DataFrame]
     ]
@@ -59,9 +64,11 @@ class PipelineSteps:
     publish: Callable[[RunContext, pd.DataFrame, pd.DataFrame], None]
 
 
-def _greeks(ctx: RunContext, chains: pd.DataFrame, exercise: str) -> pd.DataFrame:
+def _greeks(
+    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None = None
+) -> pd.DataFrame:
     return chain_stage.compute_greeks(
-        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise
+        chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise, dividends
     )
 
 
