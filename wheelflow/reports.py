@@ -29,7 +29,8 @@ TOP_COLUMNS = (
     ("flags", "Flags", "{}"),
 )
 
-# The terminal table keeps what a trader decides on and fits a wide terminal.
+# The terminal table keeps what a trader decides on (gross: the annualized return at mid; net:
+# the fill, the net return, EV) in ~120 columns; the artifact has every column.
 CLI_COLUMNS = frozenset(
     {
         "rank",
@@ -37,7 +38,6 @@ CLI_COLUMNS = frozenset(
         "expiration",
         "strike",
         "days_to_expiry",
-        "premium",
         "fill_price",
         "iv",
         "forecast_vol",

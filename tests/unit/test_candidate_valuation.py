@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wheelflow.errors import ProviderError
 from wheelflow.market_time import days_to_expiry, years_to_expiry
-from wheelflow.strategy.config import parse_strategy_config
+from wheelflow.pipeline.context import load_market_context
+from wheelflow.strategy.config import ExpectedValueConfig, parse_strategy_config
 from wheelflow.strategy.valuation import MarketContext, excluded, value_candidates
 from wheelflow.volatility import VolatilityForecast
 
@@ -82,3 +84,28 @@ def test_an_earnings_date_excludes_the_contract_when_configured() -> None:
     cfg = parse_strategy_config({"expected_value": {"earnings": "exclude"}})
     assert excluded(flagged, cfg).tolist() == [False, True]
     assert not excluded(flagged, parse_strategy_config({})).any()
+
+
+class _NoFeeds:
+    """A provider whose optional feeds answer 404 (a sandbox without fundamentals)."""
+
+    def dividends(self, symbols: list[str]) -> pd.DataFrame:
+        raise ProviderError("tradier: HTTP 404 on GET /beta/...", provider="tradier")
+
+    earnings = dividends
+
+
+def test_a_failing_event_feed_leaves_the_context_without_it_and_says_why() -> None:
+    bars = pd.DataFrame(
+        {
+            "symbol": "CALM",
+            "bar_date": pd.bdate_range("2026-01-02", periods=60),
+            "close": np.linspace(10, 11, 60),
+        }
+    )
+    loaded = load_market_context(
+        _NoFeeds(), ["CALM"], dt.date(2026, 12, 1), ExpectedValueConfig(), bars
+    )
+    assert loaded.context.dividends.empty and loaded.context.earnings.empty
+    assert set(loaded.feed_errors) == {"dividends", "earnings"}
+    assert loaded.context.forecast.symbols == ("CALM",)

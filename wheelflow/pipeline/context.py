@@ -50,9 +50,7 @@ def _feed(
 ) -> tuple[pd.DataFrame, str | None]:
     try:
         return read(provider, symbols), None
-    except ProviderError as exc:
-        if not exc.retryable:
-            raise
+    except ProviderError as exc:  # optional data: a 404 (e.g. a sandbox without it) or 5xx
         logger.warning("%s feed unavailable, ranking without it: %s", name, exc)
         return empty_frame(columns), str(exc)
 
