@@ -20,11 +20,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.stores.base import Store
 from sqlalchemy import Engine
 
 from api.alert_dispatch import OutboxDispatcher
 from api.auth import PUBLIC, WheelflowAuthMiddleware
-from api.cache import StaleWhileRevalidate
+from api.cache import SharedStaleWhileRevalidate, StaleWhileRevalidate
 from api.controllers.admin import AdminController
 from api.controllers.alerting import (
     AlertmanagerController,
@@ -40,16 +41,19 @@ from api.controllers.webhooks import WebhookController
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import security_headers_hook
 from api.request_checks import check_request
-from wheelflow import __version__
+from wheelflow import __version__, passwords
 from wheelflow.db import ensure_schema, make_engine
+from wheelflow.login_limits import LoginLimits
 from wheelflow.security import load_or_create_jwt_secret
+from wheelflow.sessions import SessionGate
 from wheelflow.settings import Settings, get_settings
+from wheelflow.shared_state import shared_state
 
 log = logging.getLogger(__name__)
 
 PipelineTrigger = Callable[[list[str]], str | None]
+# Request-rate limits per client address (login has its own: wheelflow.login_limits).
 RATE_LIMITED = {
-    "/auth/login": "login",
     "/auth/refresh": "login",
     "/webhooks/tradingview": "webhook",
     "/webhooks/alertmanager": "webhook",
@@ -70,7 +74,8 @@ def prefect_deployment_trigger(deployment: str) -> PipelineTrigger:
 
 
 def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
-    """Per client address, for the paths of ``group`` only (login+refresh, or the webhook).
+    """Per client address, for the paths of ``group`` only (refresh, or the webhook); the
+    counters live in the app's store ``rate_limit_<group>`` (Redis when configured).
 
     Hooks here and in guards are ``async``: Litestar runs sync hooks in the thread pool.
     """
@@ -84,6 +89,22 @@ def _rate_limit(group: str, per_minute: int) -> DefineMiddleware:
         identifier_for_request=lambda request: f"{group}:{get_remote_address(request)}",
         store=f"rate_limit_{group}",
     ).middleware
+
+
+def _rate_limit_stores(settings: Settings) -> dict[str, Store]:
+    """The rate limiter's counters: in Redis when configured, so processes count together."""
+    if not settings.redis_url:
+        return {}
+    from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(settings.redis_url)
+    return {
+        f"rate_limit_{group}": RedisStore(
+            client, namespace=f"{settings.redis_key_prefix}rate-limit:{group}"
+        )
+        for group in ("login", "webhook")
+    }
 
 
 class MetricsController(PrometheusController):
@@ -114,15 +135,26 @@ def create_app(
     engine = engine or make_engine(settings.resolved_database_url)
     if trigger_pipeline is None and settings.prefect_deployment:
         trigger_pipeline = prefect_deployment_trigger(settings.prefect_deployment)
+    shared = shared_state(settings.redis_url, settings.redis_key_prefix)
     state = State(
         {
+            "shared": shared,
+            "sessions": SessionGate(engine, shared, settings.session_cache_seconds),
+            "login_limits": LoginLimits(
+                shared,
+                per_address=settings.login_rate_per_minute,
+                per_account=settings.login_account_failures,
+                account_window_seconds=settings.login_account_window_minutes * 60,
+            ),
             "settings": settings,
             "engine": engine,
             "jwt_secret": load_or_create_jwt_secret(
                 settings.jwt_secret.get_secret_value(), settings.data_dir
             ),
             "trigger_pipeline": trigger_pipeline,
-            "rankings_cache": StaleWhileRevalidate(settings.api_cache_seconds),
+            "rankings_cache": SharedStaleWhileRevalidate(shared, settings.api_cache_seconds)
+            if shared.remote
+            else StaleWhileRevalidate(settings.api_cache_seconds),
         }
     )
 
@@ -141,6 +173,7 @@ def create_app(
     def on_startup() -> None:
         if own_engine:
             ensure_schema(engine)
+        passwords.dummy_hash()  # once, before the first login (constant-time unknown users)
         dispatcher.start()
 
     def on_shutdown() -> None:
@@ -189,6 +222,7 @@ def create_app(
             _rate_limit("webhook", settings.webhook_rate_per_minute),
             DefineMiddleware(WheelflowAuthMiddleware, exclude=["^/schema"]),
         ],
+        stores=_rate_limit_stores(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         before_send=[security_headers_hook(settings)],

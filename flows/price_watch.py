@@ -8,7 +8,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from tasks.alerts import deliver_alerts, evaluate_price_rules, quote
+from tasks.alerts import evaluate_price_rules, quote
+from tasks.pipeline import deliver_alerts
 from wheelflow.alerts.price_watch import watch_symbols
 from wheelflow.calendar import market_gate, session_open_close
 from wheelflow.errors import WheelflowError
@@ -44,11 +45,11 @@ def price_watch(
         session_start = dt.datetime.combine(now.date(), dt.time())
     config = strategy_config(settings, strategy_file).alerts
     result = evaluate_price_rules(engine, quotes, config, now, session_start, provider.name)
-    report = deliver_alerts(engine, settings)
+    delivery = deliver_alerts(engine, settings)
     logger.info(
         "%d quoted, %d new alerts; %s",
         result.quoted,
         len(result.new_alerts),
-        report.summary() if report else "queued for RabbitMQ workers",
+        delivery or "queued for RabbitMQ workers",
     )
     return {"quoted": result.quoted, "new_alerts": len(result.new_alerts)}

@@ -38,6 +38,11 @@ class RefreshRequest(Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
 
 
+class PasswordChange(Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: NewPassword
+
+
 class TokenPair(Struct):
     access_token: str
     refresh_token: str
@@ -78,7 +83,8 @@ class UserCreate(Struct, forbid_unknown_fields=True):
 
 
 class UserUpdate(Struct, forbid_unknown_fields=True):
-    active: bool
+    active: bool | None = None
+    role: Role | None = None
 
 
 class UserOut(Struct):
@@ -88,17 +94,24 @@ class UserOut(Struct):
     active: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None = None
+    created_by: int | None = None  # the admin user who created it
+    created_by_key: int | None = None  # or the API key
+
+
+Scope = Literal["keys:admin", "users:admin"]
 
 
 class ApiKeyCreate(Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
     role: Role = "viewer"
+    scopes: Annotated[list[Scope], Meta(max_length=2)] = msgspec.field(default_factory=list)
 
 
 class ApiKeyCreated(Struct):
     id: int
     name: str
     role: str
+    scopes: list[str]
     key: str  # shown once; only its SHA-256 digest is stored
 
 
@@ -107,9 +120,24 @@ class ApiKeyOut(Struct):
     name: str
     prefix: str
     role: str
+    scopes: list[str]
     created_at: dt.datetime
+    created_by: int | None = None  # the minting user
+    created_by_key: int | None = None  # or the minting API key
     last_used_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+
+
+class AuditEventOut(Struct):
+    id: int
+    at: dt.datetime
+    event: str
+    actor: str | None = None
+    actor_user_id: int | None = None
+    actor_key_id: int | None = None
+    subject: str | None = None
+    address: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- market data

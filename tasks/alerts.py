@@ -10,11 +10,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
-from tasks.pipeline import BACKOFF, JITTER, RETRIES
-from wheelflow.alerts.delivery import DispatchReport, deliver_in_process
+from tasks.pipeline import BACKOFF, JITTER, RETRIES, provider_retry_condition
 from wheelflow.alerts.price_watch import WatchResult, watch_prices
 from wheelflow.providers.base import MarketDataProvider
-from wheelflow.settings import Settings
 from wheelflow.strategy.config import AlertsConfig
 
 
@@ -23,6 +21,7 @@ from wheelflow.strategy.config import AlertsConfig
     retries=RETRIES,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
+    retry_condition_fn=provider_retry_condition,
     cache_policy=NO_CACHE,
 )
 def quote(provider: MarketDataProvider, symbols: Sequence[str]) -> pd.DataFrame:
@@ -42,9 +41,3 @@ def evaluate_price_rules(
     return watch_prices(
         engine, quotes, config, now=now, session_start=session_start, provider=provider
     )
-
-
-@task(name="deliver-alerts", cache_policy=NO_CACHE)
-def deliver_alerts(engine: Engine, settings: Settings) -> DispatchReport | None:
-    """Send what the outbox holds now, in this process (None: RabbitMQ workers deliver)."""
-    return deliver_in_process(engine, settings)

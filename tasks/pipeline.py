@@ -11,9 +11,11 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
+from sqlalchemy import Engine
 
 from tasks.artifacts import publish_artifacts
 from wheelflow import pipeline as stages
+from wheelflow.alerts.delivery import deliver_in_process
 from wheelflow.pipeline import IngestResult, PipelineSteps, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
 from wheelflow.providers.http import retry_whole_batch
@@ -29,7 +31,7 @@ BACKOFF = exponential_backoff(backoff_factor=10)
 JITTER = 0.5
 
 
-def _retry_condition(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+def provider_retry_condition(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     try:
         state.result()
     except Exception as exc:
@@ -46,7 +48,7 @@ def _retry_condition(task: Task[..., Any], task_run: TaskRun, state: State[Any])
     retries=RETRIES,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
-    retry_condition_fn=_retry_condition,
+    retry_condition_fn=provider_retry_condition,
     cache_policy=NO_CACHE,
 )
 def ingest_underlyings(
@@ -60,7 +62,7 @@ def ingest_underlyings(
     retries=RETRIES,
     retry_delay_seconds=BACKOFF,
     retry_jitter_factor=JITTER,
-    retry_condition_fn=_retry_condition,
+    retry_condition_fn=provider_retry_condition,
     cache_policy=NO_CACHE,
 )
 def fetch_chain_batch(provider: MarketDataProvider, symbols: Sequence[str]) -> ChainFetch:
@@ -114,6 +116,16 @@ def raise_alerts(
     return stages.raise_alerts(ctx, rankings, checks, fetch_failures)
 
 
+@task(name="deliver-alerts", cache_policy=NO_CACHE)
+def deliver_alerts(engine: Engine, settings: Settings) -> str | None:
+    """Send the outbox's due alerts from this process; one line saying where they went (None:
+    nothing was due)."""
+    report = deliver_in_process(engine, settings)
+    if report is None:
+        return "alerts: published to RabbitMQ for the `wheelflow notify` workers"
+    return report.summary() if report.attempted else None
+
+
 def prefect_steps(settings: Settings) -> PipelineSteps:
     """The pipeline's steps as Prefect tasks; chain batches fan out with ``submit``."""
     provider_options: dict[str, Any] = {
@@ -130,4 +142,5 @@ def prefect_steps(settings: Settings) -> PipelineSteps:
         check_risk=check_risk,
         raise_alerts=raise_alerts,
         publish=lambda ctx, rankings, checks: publish_artifacts(ctx.run_id, rankings, checks),
+        deliver=lambda ctx: deliver_alerts(ctx.engine, ctx.settings),
     )

@@ -21,16 +21,16 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from models.auth import ApiKey, RefreshToken, User, UserPreference
 from models.tables import utcnow
-from wheelflow.errors import WheelflowError
 from wheelflow.passwords import (
     DEFAULT_POLICY,
     PasswordPolicy,
@@ -39,57 +39,38 @@ from wheelflow.passwords import (
     verify_password,
     verify_unknown_user,
 )
+from wheelflow.principal import (
+    ROLES,
+    SCOPES,
+    AuthenticationFailed,
+    Principal,
+    RefreshTokenReused,
+    check_role,
+    check_scopes,
+    role_allows,
+)
+from wheelflow.sessions import end_user_tokens, revoke_session, start_session
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "ROLES",
+    "SCOPES",
+    "AuthenticationFailed",
+    "Principal",
+    "RefreshTokenReused",
+    "check_role",
+    "role_allows",
+]
 
-ROLES: tuple[str, ...] = ("viewer", "trader", "admin")
-_ROLE_LEVEL = {role: level for level, role in enumerate(ROLES)}
 JWT_ALGORITHM = "HS256"
 API_KEY_PREFIX = "wfk_"
 API_KEY_TOUCH_INTERVAL = dt.timedelta(minutes=1)
-
-
-class AuthenticationFailed(WheelflowError):
-    """Credentials or a token were refused; the message is safe to show the client."""
-
-
-class RefreshTokenReused(AuthenticationFailed):
-    """A spent refresh token came back: it leaked. The caller revokes ``family_id``."""
-
-    def __init__(self, family_id: str) -> None:
-        super().__init__("refresh token already used: its session is revoked")
-        self.family_id = family_id
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a logged-in user or a program holding an API key."""
-
-    role: str
-    username: str
-    user_id: int | None = None
-    api_key_id: int | None = None
-
-    @property
-    def kind(self) -> str:
-        return "api_key" if self.api_key_id is not None else "user"
 
 
 # Access tokens whose signature was verified: (token, secret) -> (principal, exp epoch seconds)
 _VERIFIED_TOKENS_MAX = 4096
 _verified_tokens: OrderedDict[tuple[str, str], tuple[Principal, float]] = OrderedDict()
 _verified_lock = threading.Lock()
-
-
-def role_allows(role: str, required: str) -> bool:
-    """True when ``role`` includes the rights of ``required`` (viewer < trader < admin)."""
-    return _ROLE_LEVEL.get(role, -1) >= _ROLE_LEVEL[required]
-
-
-def check_role(role: str) -> str:
-    if role not in _ROLE_LEVEL:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    return role
 
 
 # --------------------------------------------------------------------------- secrets
@@ -134,23 +115,31 @@ def issue_access_token(
     *,
     secret: str,
     lifetime: dt.timedelta,
+    session_id: str | None = None,
+    token_version: int = 0,
     now: dt.datetime | None = None,
 ) -> str:
-    """A signed JWT valid for ``lifetime`` from ``now`` (aware or naive UTC)."""
+    """A signed JWT valid for ``lifetime`` from ``now`` (aware or naive UTC), naming its session
+    (``sid``) and the user's token version (``ver``); the API refuses tokens without a live
+    session (``wheelflow.sessions``)."""
     issued = (now or dt.datetime.now(dt.UTC)).replace(tzinfo=dt.UTC)
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(user_id),
         "username": username,
         "role": role,
+        "ver": token_version,
         "iat": int(issued.timestamp()),
         "exp": int((issued + lifetime).timestamp()),
         "jti": secrets.token_hex(8),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
 
 
 def decode_access_token(token: str, *, secret: str) -> Principal:
-    """The principal of a valid token; raises AuthenticationFailed saying why otherwise.
+    """The principal of a validly signed, unexpired token; AuthenticationFailed saying why
+    otherwise. Whether its session is still live is ``wheelflow.sessions``' question.
 
     A token whose signature was verified once is remembered (bounded LRU) until it expires:
     verifying HS256 and parsing claims was ~40 % of the API's CPU on a cached rankings page.
@@ -170,11 +159,20 @@ def decode_access_token(token: str, *, secret: str) -> Principal:
         raise AuthenticationFailed("access token expired") from None
     except jwt.PyJWTError:
         raise AuthenticationFailed("invalid access token") from None
-    role = claims.get("role")
-    if role not in _ROLE_LEVEL or not str(claims["sub"]).isdigit():
+    role, sid, ver = claims.get("role"), claims.get("sid"), claims.get("ver", 0)
+    if (
+        role not in ROLES
+        or not str(claims["sub"]).isdigit()
+        or not isinstance(ver, int)
+        or not (sid is None or isinstance(sid, str))
+    ):
         raise AuthenticationFailed("invalid access token")
     principal = Principal(
-        role=role, username=str(claims.get("username", "")), user_id=int(claims["sub"])
+        role=role,
+        username=str(claims.get("username", "")),
+        user_id=int(claims["sub"]),
+        session_id=sid,
+        token_version=ver,
     )
     with _verified_lock:
         _verified_tokens[key] = (principal, float(claims["exp"]))
@@ -197,6 +195,7 @@ def create_user(
     role: str,
     *,
     policy: PasswordPolicy = DEFAULT_POLICY,
+    created_by: Principal | None = None,
 ) -> int:
     """Create a user; raises ValueError if the name is taken (in any case) or a value is invalid
     (WeakPassword, a ValueError, when the password breaks ``policy``)."""
@@ -214,6 +213,8 @@ def create_user(
             role=role,
             active=True,
             created_at=utcnow(),
+            created_by=created_by.user_id if created_by else None,
+            created_by_key=created_by.api_key_id if created_by else None,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -226,9 +227,9 @@ def authenticate(conn: Connection, username: str, password: str) -> Principal:
     the same answer, so neither the answer nor its time tells which names exist.
     """
     row = conn.execute(
-        select(User.id, User.username, User.role, User.password_hash, User.active).where(
-            _same_username(username)
-        )
+        select(
+            User.id, User.username, User.role, User.password_hash, User.active, User.token_version
+        ).where(_same_username(username))
     ).first()
     if row is None:
         verify_unknown_user(password)
@@ -236,28 +237,82 @@ def authenticate(conn: Connection, username: str, password: str) -> Principal:
     if not verify_password(row.password_hash, password) or not row.active:
         raise AuthenticationFailed("invalid username or password")
     conn.execute(update(User).where(User.id == row.id).values(last_login_at=utcnow()))
-    return Principal(role=row.role, username=row.username, user_id=row.id)
+    return Principal(
+        role=row.role, username=row.username, user_id=row.id, token_version=row.token_version
+    )
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(
-            User.id, User.username, User.role, User.active, User.created_at, User.last_login_at
+            User.id,
+            User.username,
+            User.role,
+            User.active,
+            User.created_at,
+            User.last_login_at,
+            User.created_by,
+            User.created_by_key,
         ).order_by(User.id)
     ).mappings()
     return [dict(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class UserChange:
+    active: bool
+    token_version: int
+    tokens_ended: bool  # every session and token of the user was ended
+
+
+def update_user(
+    conn: Connection, user_id: int, *, active: bool | None = None, role: str | None = None
+) -> UserChange | None:
+    """Enable/disable a user or change their role; None when there is no such user.
+    Disabling or a role change ends every token of the user (their token version rises)."""
+    row = conn.execute(
+        select(User.active, User.role, User.token_version).where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    values: dict[str, Any] = {}
+    if active is not None:
+        values["active"] = active
+    if role is not None:
+        values["role"] = check_role(role)
+    if values:
+        conn.execute(update(User).where(User.id == user_id).values(**values))
+    ended = (active is False and row.active) or (role is not None and role != row.role)
+    version = row.token_version
+    if ended:
+        version = end_user_tokens(conn, user_id, "disabled" if active is False else "role change")
+    return UserChange(
+        active=row.active if active is None else active, token_version=version, tokens_ended=ended
+    )
+
+
 def set_user_active(conn: Connection, user_id: int, active: bool) -> bool:
-    """Enable or disable a user; disabling also revokes their refresh tokens."""
-    done = conn.execute(update(User).where(User.id == user_id).values(active=active)).rowcount
-    if done and not active:
-        conn.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-    return bool(done)
+    """Enable or disable a user; disabling ends all their sessions and tokens."""
+    return update_user(conn, user_id, active=active) is not None
+
+
+def delete_user(conn: Connection, user_id: int) -> bool:
+    """Delete a user (their sessions, refresh tokens and preferences go with them)."""
+    end_user_tokens(conn, user_id, "deleted")
+    return bool(conn.execute(delete(User).where(User.id == user_id)).rowcount)
+
+
+def change_password(
+    conn: Connection, user_id: int, current: str, new: str, policy: PasswordPolicy
+) -> int:
+    """Replace the password after checking the current one; ends every token of the user.
+    Returns the new token version."""
+    row = conn.execute(select(User.username, User.password_hash).where(User.id == user_id)).first()
+    if row is None or not verify_password(row.password_hash, current):
+        raise AuthenticationFailed("current password is wrong")
+    check_password(new, policy, username=row.username)
+    conn.execute(update(User).where(User.id == user_id).values(password_hash=hash_password(new)))
+    return end_user_tokens(conn, user_id, "password change")
 
 
 # --------------------------------------------------------------------------- refresh tokens
@@ -271,14 +326,17 @@ def issue_refresh_token(
     family_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> str:
-    """A new refresh token (returned once, in clear) of ``family_id`` (a new family if None)."""
+    """A new refresh token (returned once, in clear) of session ``family_id`` (a new session
+    when None)."""
     issued = now or utcnow()
     token = secrets.token_urlsafe(32)
+    if family_id is None:
+        family_id = start_session(conn, user_id)
     conn.execute(
         insert(RefreshToken).values(
             user_id=user_id,
             token_hash=token_digest(token),
-            family_id=family_id or secrets.token_hex(16),
+            family_id=family_id,
             issued_at=issued,
             expires_at=issued + lifetime,
         )
@@ -289,9 +347,9 @@ def issue_refresh_token(
 def rotate_refresh_token(
     conn: Connection, token: str, *, lifetime: dt.timedelta, now: dt.datetime | None = None
 ) -> tuple[Principal, str]:
-    """Spend ``token`` and return its user with the next token of the family.
+    """Spend ``token`` and return its user (with the session) and the next token of the session.
 
-    A reused token raises RefreshTokenReused: the caller revokes the family in a transaction of
+    A reused token raises RefreshTokenReused: the caller revokes the session in a transaction of
     its own (this one rolls back). Expired, revoked and unknown tokens raise AuthenticationFailed.
     """
     now = now or utcnow()
@@ -307,6 +365,7 @@ def rotate_refresh_token(
             User.username,
             User.role,
             User.active,
+            User.token_version,
         )
         .join(User, User.id == t.user_id)
         .where(t.token_hash == token_digest(token))
@@ -329,37 +388,57 @@ def rotate_refresh_token(
     new_token = issue_refresh_token(
         conn, row.user_id, lifetime=lifetime, family_id=row.family_id, now=now
     )
-    return Principal(role=row.role, username=row.username, user_id=row.user_id), new_token
+    principal = Principal(
+        role=row.role,
+        username=row.username,
+        user_id=row.user_id,
+        session_id=row.family_id,
+        token_version=row.token_version,
+    )
+    return principal, new_token
 
 
-def revoke_family(conn: Connection, family_id: str, *, now: dt.datetime | None = None) -> int:
-    """Revoke every live token of a refresh-token family (logout, or reuse detected)."""
-    return conn.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
-    ).rowcount
+def revoke_family(conn: Connection, family_id: str, *, now: dt.datetime | None = None) -> bool:
+    """End the session ``family_id`` (refresh-token reuse detected)."""
+    return revoke_session(conn, family_id, "refresh reuse", now=now)
 
 
-def revoke_refresh_token(conn: Connection, token: str) -> bool:
-    """Logout: revoke the family of ``token``. False when the token is unknown."""
+def revoke_refresh_token(conn: Connection, token: str, reason: str = "logout") -> str | None:
+    """Logout: end the session of ``token``; its session id, None when the token is unknown."""
     family = conn.execute(
         select(RefreshToken.family_id).where(RefreshToken.token_hash == token_digest(token))
     ).scalar_one_or_none()
     if family is None:
-        return False
-    revoke_family(conn, family)
-    return True
+        return None
+    revoke_session(conn, family, reason)
+    return str(family)
 
 
 # --------------------------------------------------------------------------- API keys
 
 
 def create_api_key(
-    conn: Connection, name: str, role: str, *, created_by: int | None = None
+    conn: Connection,
+    name: str,
+    role: str,
+    *,
+    scopes: Sequence[str] = (),
+    minted_by: Principal | None = None,
+    created_by: int | None = None,
 ) -> tuple[int, str]:
-    """A new API key scoped to ``role``: (id, the key in clear, shown once)."""
+    """A new API key with ``role`` and extra ``scopes``: (id, the key in clear, shown once).
+
+    ``minted_by`` (the caller) is recorded, and may not hand out a role or scope it lacks.
+    """
     check_role(role)
+    wanted = check_scopes(scopes)
+    if minted_by is not None:
+        if not role_allows(minted_by.role, role):
+            raise PermissionError(f"a {minted_by.role} cannot mint a {role} key")
+        missing = sorted(s for s in wanted if not minted_by.has_scope(s))
+        if missing:
+            raise PermissionError(f"cannot grant scopes the caller lacks: {', '.join(missing)}")
+        created_by = minted_by.user_id
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     result = conn.execute(
         insert(ApiKey).values(
@@ -367,7 +446,9 @@ def create_api_key(
             prefix=key[:12],
             key_hash=token_digest(key),
             role=role,
+            scopes=" ".join(sorted(wanted)),
             created_by=created_by,
+            created_by_key=minted_by.api_key_id if minted_by else None,
             created_at=utcnow(),
         )
     )
@@ -377,9 +458,14 @@ def create_api_key(
 def resolve_api_key(conn: Connection, key: str) -> Principal:
     """The principal of a live API key; AuthenticationFailed for unknown or revoked keys."""
     row = conn.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at, ApiKey.last_used_at).where(
-            ApiKey.key_hash == token_digest(key)
-        )
+        select(
+            ApiKey.id,
+            ApiKey.name,
+            ApiKey.role,
+            ApiKey.scopes,
+            ApiKey.revoked_at,
+            ApiKey.last_used_at,
+        ).where(ApiKey.key_hash == token_digest(key))
     ).first()
     if row is None:
         raise AuthenticationFailed("invalid API key")
@@ -389,7 +475,12 @@ def resolve_api_key(conn: Connection, key: str) -> Principal:
     if row.last_used_at is None or now - row.last_used_at > API_KEY_TOUCH_INTERVAL:
         # at most one write per key and minute, not one per request
         conn.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return Principal(role=row.role, username=f"key:{row.name}", api_key_id=row.id)
+    return Principal(
+        role=row.role,
+        username=f"key:{row.name}",
+        api_key_id=row.id,
+        scopes=frozenset((row.scopes or "").split()),
+    )
 
 
 def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
@@ -399,12 +490,15 @@ def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
             ApiKey.name,
             ApiKey.prefix,
             ApiKey.role,
+            ApiKey.scopes,
+            ApiKey.created_by,
+            ApiKey.created_by_key,
             ApiKey.created_at,
             ApiKey.last_used_at,
             ApiKey.revoked_at,
         ).order_by(ApiKey.id)
     ).mappings()
-    return [dict(r) for r in rows]
+    return [{**r, "scopes": (r["scopes"] or "").split()} for r in rows]
 
 
 def revoke_api_key(conn: Connection, key_id: int) -> bool:

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # Addresses/networks of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded-allow-ips); empty: none, the client address is the TCP peer's.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Shared state of several API processes (limits, sessions, hot pages); empty: in-process.
+    redis_url: str = ""
+    redis_key_prefix: str = Field(default="wheelflow:", max_length=64)
+    session_cache_seconds: float = Field(default=5.0, ge=0.1, le=300)
+    login_account_failures: int = Field(default=10, ge=1, le=10_000)  # per account and window
+    login_account_window_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     password_min_length: int = Field(default=12, ge=12, le=1024)
     password_min_score: int = Field(default=3, ge=0, le=4)  # zxcvbn score 0 (weakest) .. 4
     json_max_depth: int = Field(default=32, ge=2, le=1000)  # nesting of request bodies

@@ -89,7 +89,7 @@ class MarketController(Controller):
         )
         key = (filters, limit, cursor, format)
         cache: StaleWhileRevalidate[_Rendered] = state.rankings_cache
-        rendered = cache.peek(key)
+        rendered = None if cache.remote else cache.peek(key)
         if rendered is None:
             rendered = await anyio.to_thread.run_sync(
                 cache.get, key, lambda: _render_rankings(reader, filters, limit, cursor, format)

@@ -8,20 +8,35 @@ browser sends it only to /auth/refresh and /auth/logout of this origin).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from litestar.params import JSONBody
 from sqlalchemy import Engine
 
-from api.auth import PUBLIC, viewer
-from models.schemas import LoginRequest, Me, Preferences, RefreshRequest, TokenPair
-from wheelflow import security
+from api.auth import PUBLIC, audit_event, client_address, viewer
+from models.schemas import (
+    LoginRequest,
+    Me,
+    PasswordChange,
+    Preferences,
+    RefreshRequest,
+    TokenPair,
+)
+from wheelflow import security, sessions
 from wheelflow.db import transaction
-from wheelflow.security import Principal, RefreshTokenReused
+from wheelflow.login_limits import LoginLimited, LoginLimits
+from wheelflow.passwords import WeakPassword
+from wheelflow.security import AuthenticationFailed, Principal, RefreshTokenReused
 
 REFRESH_COOKIE = "wheelflow_refresh"
 REFRESH_COOKIE_PATH = "/auth"
@@ -53,6 +68,8 @@ def _token_response(
         principal.role,
         secret=state.jwt_secret,
         lifetime=lifetime,
+        session_id=principal.session_id,
+        token_version=principal.token_version,
     )
     pair = TokenPair(
         access_token=access,
@@ -80,6 +97,19 @@ def _refresh_lifetime(state: State) -> dt.timedelta:
     return dt.timedelta(days=state.settings.refresh_token_days)
 
 
+def _bearer_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    """The validly signed bearer token of a public route (logout), if any."""
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() != "bearer ":
+        return None
+    try:
+        return security.decode_access_token(
+            authorization[7:].strip(), secret=request.app.state.jwt_secret
+        )
+    except AuthenticationFailed:
+        return None
+
+
 def _user_id(principal: Principal) -> int:
     if principal.user_id is None:
         raise PermissionDeniedException("preferences belong to users; API keys have none")
@@ -100,12 +130,52 @@ class SessionController(Controller):
         """Exchange username and password for an access token and a refresh token.
 
         The refresh token is in the body and in the httpOnly ``wheelflow_refresh`` cookie.
+        Failed logins are limited per client address and per account (429 with Retry-After).
         """
-        with transaction(engine) as conn:
-            principal = security.authenticate(conn, data.username, data.password)
-            refresh = security.issue_refresh_token(
-                conn, principal.user_id or 0, lifetime=_refresh_lifetime(request.app.state)
-            )
+        state = request.app.state
+        address = client_address(request)
+        limits: LoginLimits = state.login_limits
+        try:
+            limits.check(data.username, address)
+        except LoginLimited as exc:
+            with transaction(engine) as conn:
+                audit_event(
+                    conn,
+                    request,
+                    "login_locked",
+                    actor_name=data.username,
+                    subject=f"username:{data.username}",
+                    detail={"limit": exc.scope},
+                )
+            raise TooManyRequestsException(
+                str(exc), headers={"Retry-After": str(exc.retry_after_seconds)}
+            ) from None
+        try:
+            with transaction(engine) as conn:
+                principal = security.authenticate(conn, data.username, data.password)
+                session_id = sessions.start_session(conn, principal.user_id or 0, address=address)
+                refresh = security.issue_refresh_token(
+                    conn,
+                    principal.user_id or 0,
+                    lifetime=_refresh_lifetime(state),
+                    family_id=session_id,
+                )
+                audit_event(
+                    conn, request, "login", actor=principal, subject=f"session:{session_id}"
+                )
+        except AuthenticationFailed:
+            limits.failed(data.username, address)
+            with transaction(engine) as conn:
+                audit_event(
+                    conn,
+                    request,
+                    "login_failed",
+                    actor_name=data.username,
+                    subject=f"username:{data.username}",
+                )
+            raise
+        limits.succeeded(data.username)
+        principal = replace(principal, session_id=session_id)
         return _token_response(request, principal, refresh)
 
     @post("/refresh", opt=PUBLIC, status_code=200, sync_to_thread=True)
@@ -116,7 +186,8 @@ class SessionController(Controller):
         data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[TokenPair]:
         """Spend a refresh token (JSON ``refresh_token``, else the ``wheelflow_refresh`` cookie)
-        for a new pair. A token works once; presenting a spent one again ends the session."""
+        for a new pair. A token works once; presenting a spent one again ends the session, its
+        access tokens included."""
         token = _presented_refresh_token(request, data)
         if token is None:
             raise NotAuthorizedException(
@@ -130,6 +201,14 @@ class SessionController(Controller):
         except RefreshTokenReused as exc:
             with transaction(engine) as conn:
                 security.revoke_family(conn, exc.family_id)
+                audit_event(
+                    conn,
+                    request,
+                    "session_revoked",
+                    subject=f"session:{exc.family_id}",
+                    detail={"reason": "refresh token reused"},
+                )
+            request.app.state.sessions.session_ended(exc.family_id)
             raise
         return _token_response(request, principal, refresh)
 
@@ -140,17 +219,74 @@ class SessionController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[None]:
-        """End the session of the refresh token (JSON body or cookie) and clear the cookie.
+        """End the session of the refresh token (JSON body or cookie) and of the bearer access
+        token, if sent: their refresh and access tokens stop working at once. Clears the cookie.
 
         Idempotent: an unknown or already ended session also answers 204.
         """
+        state = request.app.state
+        ended: set[str] = set()
+        principal = _bearer_principal(request)
         token = _presented_refresh_token(request, data)
-        if token is not None:
-            with transaction(engine) as conn:
-                security.revoke_refresh_token(conn, token)
+        with transaction(engine) as conn:
+            if token is not None:
+                session_id = security.revoke_refresh_token(conn, token)
+                if session_id is not None:
+                    ended.add(session_id)
+            if principal is not None and principal.session_id is not None:
+                sessions.revoke_session(conn, principal.session_id, "logout")
+                ended.add(principal.session_id)
+            for session_id in sorted(ended):
+                audit_event(
+                    conn,
+                    request,
+                    "logout",
+                    actor=principal,
+                    subject=f"session:{session_id}",
+                )
+        for session_id in ended:
+            state.sessions.session_ended(session_id)
         return Response(
             None, status_code=204, headers=NO_STORE, cookies=[_refresh_cookie(request, "", 0)]
         )
+
+    @put("/me/password", guards=[viewer], sync_to_thread=True)
+    def change_password(
+        self,
+        engine: NamedDependency[Engine],
+        request: Request[Principal, Any, Any],
+        data: JSONBody[PasswordChange],
+    ) -> Response[TokenPair]:
+        """Change the caller's password (the current one is required). Every session and token
+        of the user ends; the answer is a fresh token pair (and cookie) for this client."""
+        state = request.app.state
+        user_id = _user_id(request.user)
+        try:
+            with transaction(engine) as conn:
+                version = security.change_password(
+                    conn,
+                    user_id,
+                    data.current_password,
+                    data.new_password,
+                    state.settings.password_policy,
+                )
+                session_id = sessions.start_session(conn, user_id, address=client_address(request))
+                refresh = security.issue_refresh_token(
+                    conn, user_id, lifetime=_refresh_lifetime(state), family_id=session_id
+                )
+                audit_event(
+                    conn,
+                    request,
+                    "password_changed",
+                    subject=f"user:{user_id}",
+                )
+        except WeakPassword as exc:
+            raise ValidationException(
+                str(exc), extra=[{"key": "new_password", "message": str(exc)}]
+            ) from None
+        state.sessions.user_changed(user_id, version)
+        principal = replace(request.user, session_id=session_id, token_version=version)
+        return _token_response(request, principal, refresh)
 
     @get("/me", guards=[viewer])
     async def me(self, request: Request[Principal, Any, Any]) -> Me:

@@ -64,8 +64,20 @@ def _alerts(n: int) -> list[dict]:
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    heartbeat = str(log.with_suffix(".alive"))
     return subprocess.Popen(
-        [sys.executable, "-m", "wheelflow", "notify", "--sweep-seconds", "0.5", "--batch", "5"],
+        [
+            sys.executable,
+            "-m",
+            "wheelflow",
+            "notify",
+            "--sweep-seconds",
+            "0.5",
+            "--batch",
+            "5",
+            "--heartbeat",
+            heartbeat,
+        ],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -108,6 +120,7 @@ def test_published_deliveries_are_consumed_by_a_worker_process(
             worker.wait(timeout=30)
         assert Counter(r["path"] for r in hook.received) == {"/hook": 10, "/second": 10}
     assert "20 delivered" in (tmp_path / "worker.log").read_text()
+    assert (tmp_path / "worker.alive").exists()  # the container health check's heartbeat
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(

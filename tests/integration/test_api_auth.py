@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -51,7 +52,6 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/auth/me", "viewer", None),
     ("GET", "/auth/me/preferences", "viewer", None),
     ("PUT", "/auth/me/preferences", "viewer", {"default_strategy": "cc"}),
-    ("POST", "/auth/logout", None, {"refresh_token": "not-a-live-token"}),
     ("GET", "/positions", "trader", None),
     ("GET", "/positions/{position_id}", "trader", None),
     ("GET", "/pnl", "trader", None),
@@ -62,6 +62,8 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/users", "admin", None),
     ("POST", "/users", "admin", {"username": "analyst", "password": "long enough pw"}),
     ("PATCH", "/users/{user_id}", "admin", {"active": True}),
+    ("DELETE", "/users/{user_id}", "admin", None),
+    ("GET", "/audit", "admin", None),
     ("GET", "/api-keys", "admin", None),
     ("POST", "/api-keys", "admin", {"name": "notebook", "role": "viewer"}),
     ("DELETE", "/api-keys/{key_id}", "admin", None),
@@ -78,12 +80,20 @@ OWN_TESTS = {
     ("POST", "/auth/refresh"),
     ("POST", "/webhooks/tradingview"),
     ("POST", "/webhooks/alertmanager"),  # bearer token of its own: test_alert_delivery.py
+    ("PUT", "/auth/me/password"),  # ends the caller's tokens: test_api_sessions.py
+    ("POST", "/auth/logout"),  # ends the caller's session: test_api_sessions.py
 }
 CALLERS = ["anonymous", "viewer", "trader", "admin"]
 
 
-def _concrete(path: str, client, headers: dict[str, str]) -> str:
+def _concrete(method: str, path: str, client, headers: dict[str, str]) -> str:
     """Fill path parameters with ids that exist, so allowed calls succeed (each call fresh)."""
+    if method == "DELETE" and "{user_id}" in path:
+        with transaction(client.app.state.engine) as conn:
+            doomed = security.create_user(
+                conn, f"doomed-{uuid.uuid4().hex[:8]}", PASSWORD, "viewer"
+            )
+        return path.replace("{user_id}", str(doomed))
     if "{subscription_id}" in path:  # the caller's own subscription
         created = client.post("/me/subscriptions", json=SUBSCRIPTION, headers=headers)
         sub_id = created.json()["id"] if created.status_code == 201 else 1
@@ -125,7 +135,7 @@ def test_matrix_covers_every_route_of_the_openapi_schema(client):
 def test_role_matrix_every_caller_gets_exactly_its_rights(client, as_role, caller):
     headers = as_role.get(caller, {})
     for method, path, needs, body in MATRIX:
-        url = _concrete(path, client, headers)
+        url = _concrete(method, path, client, headers)
         response = client.request(method, url, json=body, headers=headers)
         if needs is None:
             allowed = True

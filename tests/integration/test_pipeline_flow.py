@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,3 +166,42 @@ def test_run_publishes_top_opportunities_and_risk_artifacts(sqlite_engine: Engin
     assert f"run {summary['run_id']}" in bodies["top-opportunities"]
     assert "Cash-secured puts" in bodies["top-opportunities"]
     assert "collateral_utilization" in bodies["risk-summary"]
+
+
+def test_plain_and_prefect_steps_record_the_same_run(engine: Engine, tmp_path: Path) -> None:
+    from wheelflow.db import ensure_schema, make_engine
+    from wheelflow.pipeline import STAGE_KEYS, run_pipeline
+    from wheelflow.settings import get_settings
+    from wheelflow.strategy.config import load_strategy_config
+
+    market = SyntheticMarket(as_of=DAY)
+    wheel_pipeline(provider=market, database_url=_url(engine), symbols=SYMBOLS)
+    plain_engine = make_engine(f"sqlite:///{tmp_path / 'plain.sqlite'}")
+    ensure_schema(plain_engine)
+    try:
+        run_pipeline(plain_engine, market, load_strategy_config(), get_settings(), symbols=SYMBOLS)
+        runs = [_frame(e, "SELECT * FROM pipeline_runs").iloc[0] for e in (engine, plain_engine)]
+        rankings = [
+            _frame(e, "SELECT strategy, rank, occ_symbol FROM rankings ORDER BY strategy, rank")
+            for e in (engine, plain_engine)
+        ]
+    finally:
+        plain_engine.dispose()
+    flow_run, plain_run = (_json(r["stage_seconds"]) for r in runs)
+    assert set(flow_run) == set(plain_run) == set(STAGE_KEYS)
+    assert _json(runs[0]["details"]) == _json(runs[1]["details"])
+    assert set(_json(runs[0]["details"])) == {
+        "provider_retries",
+        "chain_failures",
+        "gate_failures",
+        "new_alerts",
+    }
+    for column in ("status", "n_underlyings", "n_contracts", "n_rankings"):
+        assert runs[0][column] == runs[1][column], column
+    pd.testing.assert_frame_equal(rankings[0], rankings[1])
+
+
+def _json(value: object) -> dict[str, object]:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else dict(value)  # type: ignore[call-overload]

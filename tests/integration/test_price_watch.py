@@ -136,3 +136,36 @@ def test_the_price_watch_flow_quotes_rules_and_delivers(
         symbols = set(conn.execute(select(PriceQuote.symbol)).scalars())
     assert "SOFI" in symbols
     assert len(hook.received) == result["new_alerts"]
+
+
+def test_a_run_stuck_in_running_raises_one_stalled_alert(engine: Engine):
+    from models.tables import PipelineRun
+
+    _seed(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(PipelineRun),
+            [
+                {
+                    "run_id": "20261202T140000Z",
+                    "flow_name": "wheel_pipeline",
+                    "snapshot_at": T0 - dt.timedelta(hours=1),
+                    "status": "running",
+                    "provider": "test",
+                    "started_at": T0 - dt.timedelta(minutes=45),
+                    "attempts": 1,
+                }
+            ],
+        )
+    for minute in range(3):
+        watch_prices(
+            engine,
+            _quotes(10.1, 11.4),
+            CONFIG,
+            now=T0 + dt.timedelta(minutes=minute),
+            session_start=SESSION,
+            provider="test",
+        )
+    with engine.connect() as conn:
+        stalled = conn.execute(select(Alert.title).where(Alert.kind == "pipeline_stalled"))
+        assert list(stalled.scalars()) == ["Pipeline run 20261202T140000Z stalled"]

@@ -36,6 +36,10 @@ class DispatchReport:
     dead: int = 0
     by_target: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retrying + self.dead
+
     def summary(self) -> str:
         """One line: how many delivered where, how many wait for a retry, how many are dead."""
         where = ", ".join(f"{target} ({n})" for target, n in sorted(self.by_target.items()))

@@ -1,6 +1,7 @@
 """The price watch: quote the watchlist and held underlyings, store the quotes, apply the price
 rules (moves, short strikes near or breached, expiries) and raise their alerts, all in one
-transaction. ``flows/price_watch.py`` runs it every minute of regular trading hours."""
+transaction; it also looks for pipeline runs stalled in ``running``. ``flows/price_watch.py``
+runs it every minute of regular trading hours."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from models.alerting import PriceQuote
-from models.tables import Position, Watchlist
+from models.tables import PipelineRun, Position, Watchlist
 from wheelflow.alerts.price_rules import evaluate_levels, expiry_alerts, move_levels, strike_levels
+from wheelflow.alerts.rules import stalled_run_alerts
 from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import transaction, upsert_frame
 from wheelflow.market_time import snapshot_date
@@ -96,8 +98,15 @@ def watch_prices(
             ],
             ignore_index=True,
         )
-        alerts = evaluate_levels(conn, levels, config, now) + expiry_alerts(
-            shorts, good, snapshot_date(now), config
+        running = conn.execute(
+            select(PipelineRun.run_id, PipelineRun.started_at, PipelineRun.attempts).where(
+                PipelineRun.status == "running"
+            )
+        ).all()
+        alerts = (
+            evaluate_levels(conn, levels, config, now)
+            + expiry_alerts(shorts, good, snapshot_date(now), config)
+            + stalled_run_alerts(running, now, config.stalled_run_minutes)
         )
         fresh = store_alerts(conn, alerts)
     announce(engine, fresh)

@@ -21,6 +21,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -115,8 +116,12 @@ def run_worker(
     sweep_seconds: float = 5.0,
     idle_exit_seconds: float | None = None,
     worker: str = WORKER_NAME,
+    heartbeat: Path | None = None,
 ) -> DispatchReport:
-    """Consume ``wheelflow.notify`` until SIGINT/SIGTERM (or idle for ``idle_exit_seconds``)."""
+    """Consume ``wheelflow.notify`` until SIGINT/SIGTERM (or idle for ``idle_exit_seconds``).
+
+    ``heartbeat``: a file touched at every sweep, for a container health check.
+    """
     report = DispatchReport()
     stopping = False
 
@@ -154,6 +159,8 @@ def run_worker(
                 pending = []
             now = time.monotonic()
             if now - last_sweep >= sweep_seconds:
+                if heartbeat is not None:
+                    heartbeat.touch()
                 swept = dispatch_due(engine, settings, worker=worker)
                 if swept.delivered or swept.retrying or swept.dead:
                     last_activity = now

@@ -182,3 +182,40 @@ def operations_alerts(alerts: Iterable[dict[str, Any]], now: dt.datetime) -> lis
             )
         )
     return out
+
+
+def run_failed_alert(
+    run_id: str, attempt: int, snapshot_at: dt.datetime, error: str | None
+) -> dict[str, Any]:
+    """A pipeline run ended failed: one critical alert per run attempt, naming the cause."""
+    return make_alert(
+        f"run_failed:{run_id}:{attempt}",
+        snapshot_at,
+        "pipeline_failed",
+        "critical",
+        None,
+        f"Pipeline run {run_id} failed",
+        error or "the run ended failed",
+        {"run_id": run_id, "attempt": attempt},
+    )
+
+
+def stalled_run_alerts(
+    runs: Iterable[tuple[str, dt.datetime, int]], now: dt.datetime, minutes: int
+) -> list[dict[str, Any]]:
+    """Runs still ``running`` (run_id, started_at, attempt) ``minutes`` after they started."""
+    return [
+        make_alert(
+            f"run_stalled:{run_id}:{attempt}",
+            now,
+            "pipeline_stalled",
+            "critical",
+            None,
+            f"Pipeline run {run_id} stalled",
+            f"running since {started:%Y-%m-%d %H:%M} UTC "
+            f"({(now - started).total_seconds() / 60:.0f} minutes, limit {minutes})",
+            {"run_id": run_id, "attempt": attempt},
+        )
+        for run_id, started, attempt in runs
+        if (now - started).total_seconds() >= minutes * 60
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -20,6 +21,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch", type=int, default=100, help="deliveries claimed at once")
     p.add_argument(
         "--idle-exit", type=float, default=None, help="exit after this many idle seconds"
+    )
+    p.add_argument(
+        "--heartbeat", type=Path, help="a file touched at every sweep (container health check)"
     )
     p.set_defaults(func=_notify)
 
@@ -43,6 +47,7 @@ def _notify(args: argparse.Namespace) -> int:
             batch=args.batch,
             sweep_seconds=args.sweep_seconds,
             idle_exit_seconds=args.idle_exit,
+            heartbeat=args.heartbeat,
         )
     else:  # the embedded default: poll the outbox
         report = DispatchReport()
@@ -50,6 +55,8 @@ def _notify(args: argparse.Namespace) -> int:
         try:
             while True:
                 done = dispatch_due(engine, settings, batch=args.batch)
+                if args.heartbeat is not None:
+                    args.heartbeat.touch()
                 report.add(done)
                 if done.delivered or done.retrying or done.dead:
                     idle_since = time.monotonic()

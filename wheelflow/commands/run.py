@@ -102,19 +102,9 @@ def _run(args: argparse.Namespace) -> int:
                 handler.removeFilter(console_filter)
     engine = engine_for(settings.resolved_database_url)
     _print_summary(console, summary, engine, args.top)
-    _deliver_alerts(console, engine, settings)
+    if summary.get("delivery"):  # the run delivered its alerts (or queued them for workers)
+        console.print(summary["delivery"])
     return 0
-
-
-def _deliver_alerts(console: Any, engine: Any, settings: Any) -> None:
-    """Deliver the run's alerts from the outbox (in process) and say where they went."""
-    from wheelflow.alerts.delivery import deliver_in_process
-
-    report = deliver_in_process(engine, settings)
-    if report is None:
-        console.print("alerts: queued for the `wheelflow notify` workers (RabbitMQ)")
-    elif report.delivered or report.retrying or report.dead:
-        console.print(report.summary())
 
 
 def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int) -> None:

@@ -307,6 +307,7 @@ def run_wheel_pipeline(
             details=result.details,
             error=result.error,
         )
+    result.delivery = steps.deliver(ctx)
     progress.report("done", 1, 1)
     return result
 

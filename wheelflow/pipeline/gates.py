@@ -8,10 +8,8 @@ from typing import Any
 import pandas as pd
 
 from models.tables import utcnow
-from wheelflow.alerts.rules import (
-    log_alerts,
-    quality_alert,
-)
+from wheelflow.alerts.rules import quality_alert
+from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import transaction, upsert_frame
 from wheelflow.errors import DataQualityError
 from wheelflow.pipeline.run import MAX_BAD_FRACTION, RunContext
@@ -63,10 +61,8 @@ def fail_stage(ctx: RunContext, stage: str, batch: str, gate: Any) -> DataQualit
     alert = quality_alert(stage, batch, ctx.snapshot_at, gate.failure_reason or "failed")
     with transaction(ctx.engine) as conn:
         record_gate(conn, ctx, stage, batch, gate)
-        upsert_frame(
-            conn, "alerts", pd.DataFrame([alert]), update=False, conflict_columns=["dedup_key"]
-        )
-    log_alerts([alert])
+        fresh = store_alerts(conn, [alert])
+    announce(ctx.engine, fresh)
     return DataQualityError(
         f"data-quality gate '{stage}' refused batch {batch}: {gate.failure_reason}",
         stage=stage,

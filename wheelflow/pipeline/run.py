@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 
 from models.tables import PipelineRun, utcnow
+from wheelflow.alerts.rules import run_failed_alert
+from wheelflow.alerts.store import announce, store_alerts
 from wheelflow.db import transaction, upsert_frame
 from wheelflow.errors import WheelflowError
 from wheelflow.settings import Settings
@@ -73,6 +75,7 @@ class PipelineResult:
     fetch_failures: dict[str, str] = field(default_factory=dict)  # symbol -> provider error
     provider_retries: int = 0
     failure: WheelflowError | None = None
+    delivery: str | None = None  # where the run's alerts went, when delivered in the run
 
     @property
     def error(self) -> str | None:
@@ -98,6 +101,7 @@ class PipelineResult:
             "stage_seconds": self.stage_seconds,
             "fetch_failures": self.fetch_failures,
             "new_alerts": len(self.alerts),
+            "delivery": self.delivery,
         }
 
 
@@ -148,5 +152,13 @@ def finish_run(
         "details": details or {},
         "error": error,
     }
+    fresh: list[dict[str, Any]] = []
     with transaction(ctx.engine) as conn:
         conn.execute(update(PipelineRun).where(PipelineRun.run_id == ctx.run_id).values(**values))
+        if status == "failed":  # operators hear of it through the one alert path
+            attempt = conn.execute(
+                select(PipelineRun.attempts).where(PipelineRun.run_id == ctx.run_id)
+            ).scalar()
+            alert = run_failed_alert(ctx.run_id, int(attempt or 1), ctx.snapshot_at, error)
+            fresh = store_alerts(conn, [alert])
+    announce(ctx.engine, fresh)

@@ -62,6 +62,9 @@ class PipelineSteps:
         [RunContext, pd.DataFrame, pd.DataFrame, dict[str, str]], list[dict[str, Any]]
     ]
     publish: Callable[[RunContext, pd.DataFrame, pd.DataFrame], None]
+    # Sends the outbox's due alerts once the run is recorded; returns where they went (a line)
+    # or None when nothing is delivered here (plain steps; RabbitMQ workers deliver instead).
+    deliver: Callable[[RunContext], str | None]
 
 
 def _greeks(
@@ -81,6 +84,10 @@ def _no_artifacts(ctx: RunContext, rankings: pd.DataFrame, checks: pd.DataFrame)
     return None
 
 
+def _no_delivery(ctx: RunContext) -> None:
+    return None
+
+
 PLAIN_STEPS = PipelineSteps(
     ingest=ingest.ingest_underlyings,
     start_chain_fetch=_start_fetch,
@@ -91,4 +98,5 @@ PLAIN_STEPS = PipelineSteps(
     check_risk=decide.apply_risk_checks,
     raise_alerts=decide.raise_alerts,
     publish=_no_artifacts,
+    deliver=_no_delivery,
 )

@@ -90,6 +90,9 @@ class AlertsConfig(_Section):
     )
     hysteresis_pct: float = Field(0.01, ge=0, le=0.5, description="re-arm distance")
     expiry_warning_days: int = Field(1, ge=0, le=30, description="warn N days before expiry")
+    stalled_run_minutes: int = Field(
+        30, ge=1, le=1440, description="a pipeline run still running after N minutes"
+    )
 
 
 class WheelConfig(_Section):
