@@ -42,10 +42,16 @@ class OutboxDispatcher:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.alert_dispatch_seconds):
+        wait = self.settings.alert_dispatch_seconds
+        while not self._stop.wait(wait):
             try:
                 report = dispatch_due(self.engine, self.settings)
-                if report.delivered or report.retrying or report.dead:
-                    log.info(report.summary())
-            except Exception:  # the database may be away for a while: try again next tick
-                log.exception("alert dispatch failed")
+            except Exception as exc:  # the database may be away a while: back off, try again
+                # One line, no traceback: formatting one from a thread can race the main
+                # thread's parser on CPython 3.11 (traceback carets parse source with ast).
+                log.warning("alert dispatch failed (%s); retrying", type(exc).__name__)
+                wait = min(wait * 2, 300.0)
+                continue
+            wait = self.settings.alert_dispatch_seconds
+            if report.attempted:
+                log.info(report.summary())

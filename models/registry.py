@@ -8,4 +8,5 @@ from __future__ import annotations
 import models.alerting
 import models.auth
 import models.lifecycle
+import models.risk
 import models.tables  # noqa: F401

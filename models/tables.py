@@ -207,14 +207,18 @@ class Ranking(Base):
 
 
 class RiskCheck(Base):
-    """Results of the portfolio risk check: one row per check and subject (symbol or portfolio)."""
+    """Results of the risk check: one row per check and subject, per account."""
 
     __tablename__ = "risk_checks"
 
     snapshot_at: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
     check_name: Mapped[str] = mapped_column(String(48), primary_key=True)
-    subject: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # the account (scope portfolio) or "account:SYMBOL" (scope candidate)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str | None] = mapped_column(String(32))
+    # portfolio: the account as it stands (a breach alerts); candidate: with one more contract
+    scope: Mapped[str] = mapped_column(String(16), default="portfolio")
     passed: Mapped[bool] = mapped_column(Boolean)
     metric_value: Mapped[float | None] = mapped_column(Float)
     limit_value: Mapped[float | None] = mapped_column(Float)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_image_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from wheelflow.pipeline.decide import risk_report_paths
 from wheelflow.reports import rankings_markdown, risk_markdown
+from wheelflow.settings import get_settings
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)
-def publish_artifacts(run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame) -> None:
+def publish_artifacts(
+    run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame, data_dir: Path | None = None
+) -> None:
+    """Rankings and risk check tables, and the run's risk report and chart when written."""
     create_markdown_artifact(
         key="top-opportunities",
         markdown=f"# Top wheel opportunities, run {run_id}\n\n" + rankings_markdown(rankings),
@@ -22,3 +29,18 @@ def publish_artifacts(run_id: str, rankings: pd.DataFrame, checks: pd.DataFrame)
         markdown=f"# Risk summary, run {run_id}\n\n" + risk_markdown(checks),
         description="Portfolio risk checks and breaches of the latest run",
     )
+    markdown, chart = risk_report_paths(data_dir or get_settings().data_dir, run_id)
+    if markdown.exists():
+        create_markdown_artifact(
+            key="risk-report",
+            markdown=f"# Portfolio risk, run {run_id}\n\n"
+            + markdown.read_text(encoding="utf-8")
+            + (f"\n\nChart: `{chart}`" if chart.exists() else ""),
+            description="Per account: equity, dollar greeks, VaR/ES and the stress scenarios",
+        )
+    if chart.exists():
+        create_image_artifact(
+            image_url=chart.as_uri(),
+            key="risk-chart",
+            description="Correlation heatmap (cluster order) and scenario P&L per account",
+        )

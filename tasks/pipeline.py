@@ -141,6 +141,8 @@ def prefect_steps(settings: Settings) -> PipelineSteps:
         rank=rank_opportunities,
         check_risk=check_risk,
         raise_alerts=raise_alerts,
-        publish=lambda ctx, rankings, checks: publish_artifacts(ctx.run_id, rankings, checks),
+        publish=lambda ctx, rankings, checks: publish_artifacts(
+            ctx.run_id, rankings, checks, ctx.settings.data_dir
+        ),
         deliver=lambda ctx: deliver_alerts(ctx.engine, ctx.settings),
     )

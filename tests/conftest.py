@@ -18,6 +18,9 @@ from sqlalchemy import Engine, create_engine, text
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# The API's background alert dispatcher stays off unless a test turns it on (some test modules
+# build their app at import time, before any fixture runs).
+os.environ.setdefault("WHEELFLOW_ALERT_DISPATCH_SECONDS", "0")
 
 # In CI, Hypothesis draws the same examples every run (a red build is reproducible); locally it
 # keeps exploring new ones.

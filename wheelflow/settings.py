@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     live_trading: bool = False
     account_cash: float = Field(default=100_000.0, ge=0)
     seed_demo_positions: bool = True
+    # write each pipeline run's risk report (markdown) and chart (PNG) under <data_dir>/reports
+    risk_report_files: bool = True
     # API
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

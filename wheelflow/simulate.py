@@ -25,6 +25,7 @@ from wheelflow.db import read_frame, transaction, upsert_frame
 from wheelflow.execution.ledger import AccountMark, load_open_cycles, mark_account
 from wheelflow.execution.paper import PaperBroker
 from wheelflow.execution.service import PositionService
+from wheelflow.risk.limits import LIMIT_LABELS
 from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
 from wheelflow.strategy.decisions import decide
@@ -57,11 +58,16 @@ class SimulationResult:
     realized_pnl: float
     unrealized_pnl: float
     max_drawdown: float  # fraction of the running peak
+    worst_day_loss: float  # largest one-session fall of equity, fraction of the day before
+    volatility: float  # annualized standard deviation of daily equity returns
+    max_scenario_loss: float  # largest end-of-day worst-stress-scenario loss, share of equity
+    blocked_by_limit: dict[str, int]  # opening orders refused by each portfolio limit
     annualized_return: float
     buy_and_hold_annualized: float
     max_accounting_gap: float  # USD, |cash + positions - (start + realized + unrealized)|
     max_collateral_shortfall: float  # USD, short-put collateral beyond cash (<= 0 is sound)
     seconds: float
+    scenario_loss_limit: float
     equity_curve: pd.DataFrame = field(repr=False)
     trades: pd.DataFrame = field(repr=False)
 
@@ -82,6 +88,15 @@ class SimulationResult:
             f"unrealized P&L      {self.unrealized_pnl:,.2f} USD",
             f"equity              {self.starting_cash:,.2f} -> {self.final_equity:,.2f} USD",
             f"max drawdown        {self.max_drawdown:.2%}",
+            f"worst day           {-self.worst_day_loss:+.2%} of equity; volatility "
+            f"{self.volatility:.1%} a year",
+            f"worst stress loss   {self.max_scenario_loss:.1%} of equity at the worst close "
+            f"(limit max_scenario_loss {self.scenario_loss_limit:.0%})",
+            "orders blocked      "
+            + (
+                ", ".join(f"{k} {v}" for k, v in sorted(self.blocked_by_limit.items()))
+                or "none by the portfolio limits"
+            ),
             f"annualized return   {self.annualized_return:.2%} "
             f"(buy-and-hold of the same underlyings {self.buy_and_hold_annualized:.2%})",
             f"accounting gap      {self.max_accounting_gap:.6f} USD max; collateral shortfall "
@@ -101,9 +116,15 @@ def simulate(
     universe_size: int = 30,
     start: dt.date = DEFAULT_START,
     mode: Literal["fast", "pipeline"] = "fast",
+    portfolio_limits: bool = True,
 ) -> SimulationResult:
-    """Run the wheel for ``sessions`` trading days from ``start`` on a migrated, empty database."""
+    """Run the wheel for ``sessions`` trading days from ``start`` on a migrated, empty database.
+
+    With ``portfolio_limits`` every opening order also passes the risk service's limits
+    (:class:`wheelflow.risk.guard.PortfolioGuard`: worst stress loss, sector and cluster
+    exposure, beta-weighted delta, VaR), as ``execute_wheel`` does."""
     from wheelflow.providers.synthetic import SyntheticMarket, trading_sessions
+    from wheelflow.risk.guard import PortfolioGuard
 
     t0 = time.perf_counter()
     days = trading_sessions(start, start + dt.timedelta(days=sessions * 2 + 10))[:sessions]
@@ -116,7 +137,10 @@ def simulate(
         starting_cash=wheel.starting_cash,
     )
     broker.open_account(wheel.account, wheel.starting_cash)
-    service = PositionService(engine, broker, config)
+    guard = PortfolioGuard(
+        engine, config.risk, screening_cash=wheel.starting_cash, rate=settings.risk_free_rate
+    )
+    service = PositionService(engine, broker, config, guard=guard if portfolio_limits else None)
     curve: list[dict[str, float | dt.date]] = []
     closes: dict[dt.date, pd.Series] = {}
     equity = wheel.starting_cash  # as of the previous close; sizes today's orders
@@ -135,6 +159,11 @@ def simulate(
                 engine, market, config, settings, book, snapshot_at, equity, budget
             )
         closes[day] = quotes.set_index("symbol")["last"].astype(float)
+        guard.prepare(
+            snapshot_at,
+            market.symbols,
+            bars=market.price_history(market.symbols, day - dt.timedelta(days=400), day),
+        )
         broker.expire_working_orders(wheel.account, snapshot_at)
         decisions = decide(
             rankings,
@@ -152,6 +181,8 @@ def simulate(
         service.process_expirations(day)
         after = _mark(engine, wheel.account, snapshot_at)
         equity = after.equity
+        stress = guard.account_risk(wheel.account).scenarios
+        stress = stress[stress["kind"] == "stress"]
         curve.append(
             {
                 "date": day,
@@ -161,9 +192,12 @@ def simulate(
                 "unrealized_pnl": after.unrealized_pnl,
                 "accounting_gap": after.accounting_gap,
                 "collateral_shortfall": after.put_collateral - after.cash,
+                "scenario_loss": max(0.0, -float(stress["pnl"].min()) / max(equity, 1e-9)),
             }
         )
-    return _result(engine, wheel.account, wheel.starting_cash, curve, closes, t0)
+    return _result(
+        engine, wheel.account, wheel.starting_cash, curve, closes, t0, config.risk.max_scenario_loss
+    )
 
 
 def _fast_rankings(
@@ -349,6 +383,7 @@ def _result(
     curve_rows: list[dict[str, float | dt.date]],
     closes: dict[dt.date, pd.Series],
     t0: float,
+    scenario_loss_limit: float,
 ) -> SimulationResult:
     curve = pd.DataFrame(curve_rows)
     with engine.connect() as conn:
@@ -361,10 +396,25 @@ def _result(
             {"a": account},
         )
         still_open = load_open_cycles(conn, account)
+        refused = read_frame(
+            conn,
+            "SELECT reason FROM orders WHERE account = :a AND status = 'rejected' AND "
+            "reason LIKE :p",
+            {"a": account, "p": "%portfolio limit:%"},
+        )
     kinds = trades["kind"].value_counts() if len(trades) else pd.Series(dtype=int)
     equity = curve["equity"].to_numpy(dtype=float)
     peak = np.maximum.accumulate(np.concatenate([[starting_cash], equity]))[1:]
     drawdown = float(np.max((peak - equity) / peak)) if len(equity) else 0.0
+    daily = (
+        np.diff(np.concatenate([[starting_cash], equity]))
+        / np.concatenate([[starting_cash], equity])[:-1]
+    )
+    blocked = {
+        name: int(refused["reason"].str.contains(label, regex=False).sum())
+        for name, label in LIMIT_LABELS.items()
+        if len(refused) and refused["reason"].str.contains(label, regex=False).any()
+    }
     n = len(curve)
     final = float(equity[-1]) if n else starting_cash
     traded = sorted(set(cycles["symbol"])) if len(cycles) else []
@@ -385,6 +435,13 @@ def _result(
         realized_pnl=float(last["realized_pnl"]) if last is not None else 0.0,
         unrealized_pnl=float(last["unrealized_pnl"]) if last is not None else 0.0,
         max_drawdown=drawdown,
+        worst_day_loss=max(0.0, -float(daily.min())) if len(daily) else 0.0,
+        volatility=float(np.std(daily, ddof=1) * math.sqrt(SESSIONS_PER_YEAR))
+        if len(daily) > 1
+        else 0.0,
+        max_scenario_loss=float(curve["scenario_loss"].max()) if n else 0.0,
+        blocked_by_limit=blocked,
+        scenario_loss_limit=scenario_loss_limit,
         annualized_return=_annualized(final / starting_cash, n),
         buy_and_hold_annualized=_annualized(_buy_and_hold(closes, traded), n),
         max_accounting_gap=float(curve["accounting_gap"].abs().max()) if n else 0.0,

@@ -13,6 +13,7 @@ from api.auth import trader, viewer
 from api.params import RowId, SymbolQuery
 from models.schemas import PositionOut
 from wheelflow import authorization, queries
+from wheelflow.risk.read import latest_reports
 from wheelflow.security import Principal
 
 
@@ -61,8 +62,13 @@ class PortfolioController(Controller):
     def risk(
         self, reader: NamedDependency[Engine], request: Request[Principal, Any, Any]
     ) -> dict[str, Any]:
-        """The latest portfolio risk check. Traders and admins: every check with its subject,
-        metric, limit and message, and the breaches. Viewers: aggregate figures only (passed,
-        checks and breaches per check name), no holdings, cash or exposure."""
+        """The latest risk check and each account's risk report. Traders and admins: every
+        check with its subject, metric, limit and message, the breaches, and per account the
+        figures (equity, cash, buying power, dollar greeks, VaR/ES in USD), exposure per
+        sector, cluster and underlying (holdings) and the scenario table. Viewers: aggregate
+        figures only (checks and breaches per check name; per account VaR/ES and scenario P&L
+        as shares of equity), no holdings, cash or exposure."""
+        full = authorization.sees_holdings(request.user.role)
         with reader.connect() as conn:
-            return authorization.risk_view(queries.latest_risk(conn), request.user.role)
+            view = authorization.risk_view(queries.latest_risk(conn), request.user.role)
+            return view | {"accounts": latest_reports(conn, full=full)}

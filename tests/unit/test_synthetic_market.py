@@ -101,9 +101,11 @@ def test_put_skew_and_spreads_widen_away_from_the_money() -> None:
 
 def test_open_interest_concentrates_near_the_money() -> None:
     chain = SyntheticMarket(as_of=DAY).option_chain("F")
-    moneyness = (chain["strike"] / chain["underlying_price"] - 1).abs()
+    years = (pd.to_datetime(chain["expiration"]) - pd.Timestamp(DAY)).dt.days / 365.0
+    # moneyness in standard deviations of time: how far a strike is for its expiration
+    moneyness = np.abs(np.log(chain["strike"] / chain["underlying_price"])) / np.sqrt(years)
     oi = chain["open_interest"].astype(float)
-    assert oi[moneyness < 0.05].mean() > 2 * oi[moneyness > 0.25].mean()
+    assert oi[moneyness < 0.15].mean() > 2 * oi[moneyness > 0.6].mean()
 
 
 def test_iv_recovered_from_mid_prices_is_sane() -> None:

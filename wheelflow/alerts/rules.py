@@ -89,19 +89,25 @@ def opportunity_alerts(
 
 
 def risk_alerts(checks: pd.DataFrame, snapshot_at: dt.datetime) -> list[dict[str, Any]]:
+    """One alert per failed check of an account as it stands (scope ``portfolio``), per day.
+
+    A candidate-scope row ("with one more contract") is a hypothetical: it blocks the
+    candidate and never alerts."""
     day = snapshot_date(snapshot_at)
+    scope = checks["scope"] if "scope" in checks else pd.Series("portfolio", index=checks.index)
+    real = checks[~checks["passed"].astype(bool) & (scope == "portfolio")]
     return [
         make_alert(
             f"risk:{row.check_name}:{row.subject}:{day}",
             snapshot_at,
             "risk_breach",
             "warning",
-            None if row.subject == "portfolio" else str(row.subject),
+            None,
             f"Risk limit: {row.check_name} ({row.subject})",
             str(row.message),
             {"metric_value": row.metric_value, "limit_value": row.limit_value},
         )
-        for row in checks[~checks["passed"].astype(bool)].itertuples(index=False)
+        for row in real.itertuples(index=False)
     ]
 
 

@@ -24,6 +24,11 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--chart", help="write the equity curve PNG here")
     sim.add_argument("--trades", help="write the trade log CSV here")
     sim.add_argument("--database", help="SQLite file to keep the run in (default: a temporary one)")
+    sim.add_argument(
+        "--no-portfolio-limits",
+        action="store_true",
+        help="orders pass only the per-order checks, not the risk service's portfolio limits",
+    )
     sim.set_defaults(func=_simulate, needs_database=False)  # its own SQLite file
 
     wheel = subparsers.add_parser("wheel", help="the wheel lifecycle on the stored snapshots")
@@ -73,6 +78,7 @@ def _simulate(args: argparse.Namespace) -> int:
             universe_size=args.universe,
             start=args.start or DEFAULT_START,
             mode=args.mode,
+            portfolio_limits=not args.no_portfolio_limits,
         )
         engine.dispose()
     print(result.summary())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,6 +43,9 @@ from wheelflow.strategy.wheel import (
 )
 
 log = logging.getLogger(__name__)
+
+# The portfolio limits (wheelflow.risk.guard): (account, underlying, leg) -> reason or None.
+OrderGuard = Callable[[str, str, Leg], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -118,12 +122,14 @@ class PositionService:
         config: StrategyConfig,
         *,
         submit_attempts: int = 3,
+        guard: OrderGuard | None = None,
     ) -> None:
         self.engine = engine
         self.broker = broker
         self.config = config
         self.account = config.wheel.account
         self.submit_attempts = submit_attempts
+        self.guard = guard
 
     # ------------------------------------------------------------------ reading
 
@@ -181,6 +187,8 @@ class PositionService:
                 flat = WheelState.LONG_STOCK if cycle.shares else WheelState.CASH
                 cycle = replace(cycle, state=flat, contracts=0, option_occ=None)
             reason = risk_check(leg, cycle, self.broker.balances(self.account), equity, self.config)
+            if reason is None and self.guard is not None and not rolling:
+                reason = self.guard(self.account, decision.symbol, leg)
             status, note = (
                 ("rejected", f"risk: {reason}") if reason else ("pending", decision.reason)
             )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,11 +16,12 @@ from wheelflow.alerts.rules import (
 from wheelflow.alerts.store import store_new_alerts
 from wheelflow.db import execute, transaction, upsert_frame
 from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
-from wheelflow.pipeline.ingest import open_positions
 from wheelflow.pipeline.run import RunContext
-from wheelflow.risk.checks import check_risk, portfolio_state
 from wheelflow.strategy.screening import rank_candidates
 from wheelflow.strategy.valuation import MarketContext
+
+if TYPE_CHECKING:
+    from wheelflow.risk.service import RiskAssessment
 
 
 def rank_opportunities(
@@ -82,12 +84,28 @@ def rank_opportunities(
 def apply_risk_checks(
     ctx: RunContext, rankings: pd.DataFrame, quotes: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Risk-check the candidates; write ``risk_checks`` and the (blocked-flagged) ``rankings``
-    of this snapshot in one transaction, replacing any earlier result for the snapshot."""
-    positions = open_positions(ctx.engine)
-    prices = {} if quotes is None else dict(zip(quotes["symbol"], quotes["last"], strict=False))
-    state = portfolio_state(positions, ctx.settings.account_cash, prices)
-    ranked, checks = check_risk(rankings, state, ctx.config.risk)
+    """Assess every account from the ledger and risk-check the candidates per account; write
+    ``risk_checks``, ``risk_reports``, ``risk_scenarios`` and the (blocked-flagged) ``rankings``
+    of this snapshot in one transaction, replacing any earlier result for the snapshot.
+
+    ``quotes`` are already stored (``underlying_quotes``), which is where the prices come from.
+    The report (markdown) and chart (PNG) of the run go to ``<data_dir>/reports/``."""
+    from wheelflow.risk.service import assess, check_candidates, store_reports
+
+    del quotes  # read back from underlying_quotes with every other input
+    risk = ctx.config.risk
+    underlyings = [] if rankings.empty else sorted(rankings["underlying"].astype(str).unique())
+    with ctx.engine.connect() as conn:
+        assessment = assess(
+            conn,
+            ctx.snapshot_at,
+            risk,
+            screening_cash=ctx.settings.account_cash,
+            rate=ctx.settings.risk_free_rate,
+            extra_symbols=underlyings,
+            accounts=[ctx.config.wheel.account],
+        )
+    ranked, checks = check_candidates(rankings, assessment, risk, list(assessment.accounts))
     with transaction(ctx.engine) as conn:
         # The snapshot's rankings are replaced whole: a re-run can only shrink or reorder them.
         execute(conn, "DELETE FROM rankings WHERE snapshot_at = :s", {"s": ctx.snapshot_at})
@@ -99,7 +117,27 @@ def apply_risk_checks(
         upsert_frame(
             conn, "risk_checks", checks.assign(snapshot_at=ctx.snapshot_at, run_id=ctx.run_id)
         )
+        store_reports(conn, assessment, ctx.run_id)
+    write_risk_report(ctx, assessment)
     return ranked, checks
+
+
+def risk_report_paths(data_dir: Path, run_id: str) -> tuple[Path, Path]:
+    """Where a run's risk report (markdown) and chart (PNG) are written."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)
+    folder = data_dir / "reports"
+    return folder / f"risk-{safe}.md", folder / f"risk-{safe}.png"
+
+
+def write_risk_report(ctx: RunContext, assessment: RiskAssessment) -> None:
+    from wheelflow.risk.render import risk_report_markdown, write_risk_chart
+
+    if not ctx.settings.risk_report_files:
+        return
+    markdown, chart = risk_report_paths(ctx.settings.data_dir, ctx.run_id)
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    markdown.write_text(risk_report_markdown(assessment), encoding="utf-8")
+    write_risk_chart(assessment, chart)
 
 
 def raise_alerts(

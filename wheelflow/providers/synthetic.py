@@ -1,8 +1,10 @@
 """The built-in synthetic market: the embedded default provider (no keys, no network).
 
-Deterministic for a seed and a date. Every underlying walks one geometric Brownian motion path
-(one business day per step, from ``EPOCH``) with its own volatility and drift, so consecutive
-days continue the same path and a simulation sees a coherent market. Every random draw comes from
+Deterministic for a seed and a date. Prices follow a factor model (one business day per step,
+from ``EPOCH``): a market factor with fat tails (Student-t), GARCH volatility clustering and
+rare gap days, a factor per sector, and each name's own fat-tailed noise, so names in a sector
+move together, correlations and drawdowns mean something, and consecutive days continue the
+same paths. Implied volatilities follow the market's volatility regime. Every random draw comes from
 a stream of its own symbol (and day), so a symbol's quotes, bars and chain on a day are the same
 whichever other symbols are requested with it, and in every process. Option prices come from the
 pricing engine over an implied-volatility surface with put skew, a smile and a term structure;
@@ -116,6 +118,109 @@ def symbol_day_rng(seed: int, stream: str, symbol: str, day: dt.date) -> np.rand
     """
     entropy = [seed, symbol_key(stream), symbol_key(symbol), day.toordinal()]
     return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+SECTORS = (
+    "Communication Services",
+    "Consumer Discretionary",
+    "Consumer Staples",
+    "Energy",
+    "Financials",
+    "Health Care",
+    "Industrials",
+    "Materials",
+    "Technology",
+)
+# Sectors of the default universe (the same as wheelflow/defaults/sectors.csv).
+UNIVERSE_SECTORS: dict[str, str] = {
+    "AAL": "Industrials",
+    "AAPL": "Technology",
+    "AMD": "Technology",
+    "BAC": "Financials",
+    "CCL": "Consumer Discretionary",
+    "CSCO": "Technology",
+    "DIS": "Communication Services",
+    "F": "Consumer Discretionary",
+    "GOLD": "Materials",
+    "HOOD": "Financials",
+    "INTC": "Technology",
+    "KMI": "Energy",
+    "KO": "Consumer Staples",
+    "MARA": "Financials",
+    "MSFT": "Technology",
+    "NIO": "Consumer Discretionary",
+    "NVDA": "Technology",
+    "PBR": "Energy",
+    "PFE": "Health Care",
+    "PLTR": "Technology",
+    "RIVN": "Consumer Discretionary",
+    "SNAP": "Communication Services",
+    "SOFI": "Financials",
+    "T": "Communication Services",
+    "UBER": "Industrials",
+    "VALE": "Materials",
+    "VZ": "Communication Services",
+    "WBD": "Communication Services",
+    "WFC": "Financials",
+    "XOM": "Energy",
+}
+MARKET_VOL = 0.16  # long-run annual volatility of the market factor
+SECTOR_VOL = 0.12  # annual volatility of each sector factor
+# GARCH(1,1) of the market factor (Bollerslev 1986), daily: persistence alpha + beta = 0.97
+GARCH_ALPHA, GARCH_BETA = 0.10, 0.87
+JUMP_PROBABILITY = 0.008  # a market gap day about twice a year
+JUMP_MEAN, JUMP_SD = -0.035, 0.02  # log size of a market gap
+
+
+@dataclass(frozen=True)
+class MarketFactors:
+    """Daily log returns of the market and of each sector, and the volatility regime."""
+
+    market: np.ndarray  # (n_days,)
+    sector: np.ndarray  # (len(SECTORS), n_days)
+    regime: np.ndarray  # (n_days,): market volatility / its long-run level
+
+
+def _unit_t(rng: np.random.Generator, df: float, n: int) -> np.ndarray:
+    """Student-t draws scaled to unit variance (fat tails, same spread as a standard normal)."""
+    return rng.standard_t(df, n) * np.sqrt((df - 2.0) / df)
+
+
+@lru_cache(maxsize=8)
+def market_factors(seed: int, n_days: int) -> MarketFactors:
+    """The factor paths of the first ``n_days`` sessions from ``EPOCH``.
+
+    The market's shocks are Student-t (5 df) with GARCH(1,1) volatility (clusters of calm and
+    stress) and rare negative jumps (gap days); each sector adds its own Student-t factor under
+    the same regime. Every factor is its own stream, so session k's draw never depends on how
+    many sessions are generated: the market is the same whatever the date it is read on.
+    """
+    dt_year = 1.0 / 252.0
+
+    def stream(name: str) -> np.random.Generator:  # one per component: prefix-stable draws
+        return np.random.default_rng([seed, symbol_key(name)])
+
+    z = _unit_t(stream("market-factor"), 5.0, n_days)
+    jumps = stream("market-jump").random(n_days) < JUMP_PROBABILITY
+    jump_size = stream("market-jump-size").normal(JUMP_MEAN, JUMP_SD, n_days)
+    long_run = MARKET_VOL**2 * dt_year
+    omega = long_run * (1.0 - GARCH_ALPHA - GARCH_BETA)
+    variance = np.empty(n_days)
+    shock = np.empty(n_days)
+    v = long_run
+    for k in range(n_days):  # the recursion is sequential by nature; n_days ~ 10^3
+        variance[k] = v
+        shock[k] = np.sqrt(v) * z[k]
+        v = omega + GARCH_ALPHA * shock[k] ** 2 + GARCH_BETA * v
+    regime = np.sqrt(variance / long_run)
+    market = shock + np.where(jumps, jump_size, 0.0)
+    sector = np.vstack(
+        [
+            SECTOR_VOL * np.sqrt(dt_year) * regime * _unit_t(stream("sector:" + name), 5.0, n_days)
+            for name in SECTORS
+        ]
+    )
+    return MarketFactors(market=market, sector=sector, regime=regime)
 
 
 def _generated_symbol(i: int) -> str:
@@ -239,22 +344,55 @@ class SyntheticMarket:
         return trading_sessions(EPOCH, self.as_of)
 
     @cached_property
+    def _factors(self) -> MarketFactors:
+        return market_factors(self.seed, len(self._sessions))
+
+    @cached_property
     def _closes(self) -> np.ndarray:
-        """Closing prices, shape (n_symbols, n_sessions): one GBM path per symbol."""
+        """Closing prices, shape (n_symbols, n_sessions), from the factor model.
+
+        A symbol's daily log return is ``beta x market + sector + idiosyncratic``, each scaled
+        by the market's volatility regime (see :func:`market_factors`); the idiosyncratic part
+        is standardized Student-t (4 degrees of freedom) with the variance left over from the
+        symbol's total volatility. Its draws are the symbol's own stream (the k-th session's
+        draw is the same whatever the date, the universe or the other symbols requested)."""
         u = self.universe
+        factors = self._factors
         n_days = len(self._sessions)
         dt_year = 1.0 / 252.0
+        sectors = [self.sector_of(s) for s in u.symbols]
         paths = np.empty((len(u.symbols), n_days))
         for i, sym in enumerate(u.symbols):
-            # Each symbol has its own stream, so its path does not depend on the universe size.
             rng = np.random.default_rng(_symbol_seed(self.seed, sym))
             drift = rng.normal(0.06, 0.05)
-            shocks = rng.standard_normal(n_days)
+            shocks = _unit_t(rng, 4.0, n_days)
             sigma = u.volatility[i]
-            log_steps = (drift - 0.5 * sigma**2) * dt_year + sigma * np.sqrt(dt_year) * shocks
+            beta = float(np.clip(sigma / 0.30, 0.5, 1.8))
+            idio = np.sqrt(
+                max(sigma**2 - (beta * MARKET_VOL) ** 2 - SECTOR_VOL**2, (0.3 * sigma) ** 2)
+            )
+            log_steps = (
+                (drift - 0.5 * sigma**2) * dt_year
+                + beta * factors.market
+                + factors.sector[SECTORS.index(sectors[i])]
+                + idio * np.sqrt(dt_year) * factors.regime * shocks
+            )
             log_steps[0] = 0.0
             paths[i] = u.start_price[i] * np.exp(np.cumsum(log_steps))
         return np.round(paths, 2)
+
+    def sector_of(self, symbol: str) -> str:
+        """The sector of a symbol: the default universe's own, a generated one's by its key."""
+        return UNIVERSE_SECTORS.get(symbol, SECTORS[symbol_key(symbol) % len(SECTORS)])
+
+    def sectors(self, symbols: Sequence[str]) -> dict[str, str]:
+        """Sector by symbol (the optional provider capability the risk service reads)."""
+        known, _ = self._index(symbols)
+        return {s: self.sector_of(s) for s in known}
+
+    def volatility_regime(self) -> float:
+        """Today's market volatility relative to its long-run level (1.0 = normal)."""
+        return float(self._factors.regime[-1])
 
     def _index(self, symbols: Sequence[str]) -> tuple[list[str], np.ndarray]:
         pos = {s: i for i, s in enumerate(self.universe.symbols)}
@@ -426,7 +564,8 @@ class SyntheticMarket:
 
         spot = spot_all[sym_k]
         t = t_exp[exp_j]
-        base_vol = self.universe.volatility[idx][sym_k]
+        # implied vols follow the market's volatility regime (part-way: IV mean-reverts)
+        base_vol = self.universe.volatility[idx][sym_k] * np.sqrt(self.volatility_regime())
         # Term structure: short-dated vol mean-reverts to the long-run level.
         regime = self._symbol_day_lognormal("vol-regime", known)[sym_k]
         atm = base_vol * (1.0 + (regime - 1.0) * np.exp(-t / 0.25))

@@ -64,6 +64,22 @@ class ScreeningConfig(_Section):
         return self
 
 
+class ScenarioSpec(_Section):
+    """A user-defined stress scenario (``[risk.scenarios.<name>]`` in the strategy file).
+
+    Moves are relative (-0.2 = a 20 % fall). Each underlying moves by ``spot`` plus ``market``
+    times its beta, unless ``sectors`` or ``symbols`` name it (symbols win over sectors);
+    implied volatility is scaled by ``1 + iv``; ``days`` of time pass before revaluation.
+    """
+
+    spot: float = Field(default=0.0, gt=-1, le=10)
+    market: float = Field(default=0.0, gt=-1, le=10, description="benchmark move, beta-scaled")
+    iv: float = Field(default=0.0, gt=-1, le=10, description="relative implied-volatility change")
+    days: int = Field(default=0, ge=0, le=3650)
+    sectors: dict[str, float] = Field(default_factory=dict)
+    symbols: dict[str, float] = Field(default_factory=dict)
+
+
 class RiskConfig(_Section):
     """Portfolio limits checked before candidates reach traders and before any order."""
 
@@ -73,6 +89,40 @@ class RiskConfig(_Section):
     min_cash_reserve: float = Field(0.10, ge=0, lt=1, description="share of equity kept as cash")
     max_total_collateral: float = Field(0.90, gt=0, le=1)
     max_contracts_per_symbol: int = Field(10, ge=1)
+    # Portfolio limits of the risk service (wheelflow/risk), each a share of account equity.
+    max_scenario_loss: float = Field(
+        0.30, gt=0, le=1, description="max loss in the worst stress scenario"
+    )
+    max_sector_exposure: float = Field(
+        0.50, gt=0, le=1, description="max notional (stock + put strikes) in one sector"
+    )
+    max_cluster_exposure: float = Field(
+        0.50, gt=0, le=1, description="max notional in one correlation cluster"
+    )
+    max_beta_weighted_delta: float = Field(
+        1.0, gt=0, le=10, description="max |beta-weighted dollar delta| vs the benchmark"
+    )
+    max_var_99: float = Field(
+        0.08, gt=0, le=1, description="max 1-day 99% value at risk (Monte Carlo)"
+    )
+    benchmark: str = Field("SPY", min_length=1, max_length=16)
+    cluster_min_correlation: float = Field(
+        0.5, ge=-1, le=1, description="names correlated at least this much share a cluster"
+    )
+    monte_carlo_scenarios: int = Field(10_000, ge=100, le=1_000_000)
+    sector_file: str | None = Field(
+        None, description="CSV symbol,sector; default: the mapping shipped in wheelflow/defaults"
+    )
+    scenarios: dict[str, ScenarioSpec] = Field(
+        default_factory=dict, description="user-defined stress scenarios, by name"
+    )
+
+    @model_validator(mode="after")
+    def _scenario_names(self) -> Self:
+        for name in self.scenarios:
+            if not 1 <= len(name) <= 64:
+                raise ValueError(f"scenario name {name[:70]!r} must be 1 to 64 characters")
+        return self
 
 
 class AlertsConfig(_Section):
