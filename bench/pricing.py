@@ -6,6 +6,14 @@ Prints, for each N, seconds and contracts/s for: one plain vectorized BSM price 
 yardstick), wheelflow IV alone, wheelflow IV + greeks, pyvolr (Rust; skipped if not installed)
 and vollib's scalar loop (timed on a subsample and extrapolated). Best of ``--repeats`` runs.
 Peak memory: tracemalloc peak of the largest wheelflow IV + greeks call, and the process maxrss.
+
+American section (``--american-n``, default 1e6): wheelflow American price, IV and IV + greeks
+on the held-out grid of tests/unit/test_pricing_american_engine.py, beside QuantLib's engines
+measured in the same run (per-option loops timed on subsamples and extrapolated; skipped with a
+reason if QuantLib is absent), then the price errors against QuantLib's QdFp accurate scheme
+(``--american-check`` contracts) and, with cash dividends, against its finite-difference engine
+(escrowed model): max and 99.9th percentile of the error over the issue's tolerance (1e-4 of
+the price or 0.001 USD, whichever is larger).
 """
 
 from __future__ import annotations
@@ -29,11 +37,22 @@ from types import ModuleType  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
-from wheelflow.pricing import greeks, implied_volatility, iv_and_greeks, price  # noqa: E402
-from wheelflow.pricing.american import price as american_price  # noqa: E402
+from wheelflow.pricing import (  # noqa: E402
+    american,
+    greeks,
+    implied_volatility,
+    iv_and_greeks,
+    price,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.pricing_reference import random_contracts  # noqa: E402
+from tests.pricing_reference import (  # noqa: E402
+    QuantLibAmerican,
+    american_contracts,
+    quarterly_dividends,
+    random_contracts,
+)
+from wheelflow.pricing.dividends import CashDividends  # noqa: E402
 
 pyvolr_bs: ModuleType | None
 try:
@@ -44,7 +63,13 @@ except ImportError:  # pragma: no cover - optional comparison
 VOLLIB_SAMPLE = 2000
 # wall clock by default; process CPU time (--clock cpu) when other jobs share the machine
 CLOCK: list[Callable[[], float]] = [time.perf_counter]
-AMERICAN_MAX_N = 10_000  # Bjerksund-Stensland is timed on the smallest size only
+QUANTLIB_SAMPLES = {"baw": 3000, "bjs": 3000, "qdfp_fast": 1000, "qdfp": 300}
+QUANTLIB_NAMES = {
+    "baw": "QuantLib Barone-Adesi-Whaley",
+    "bjs": "QuantLib Bjerksund-Stensland",
+    "qdfp_fast": "QuantLib QdFp fast",
+    "qdfp": "QuantLib QdFp accurate",
+}
 
 
 def market(n: int, seed: int = 7) -> dict[str, np.ndarray]:
@@ -141,6 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e4,1e5,1e6")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--american-n", type=float, default=1e6)
+    parser.add_argument("--american-check", type=int, default=20_000)
+    parser.add_argument("--dividend-check", type=int, default=200)
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),
@@ -173,13 +201,6 @@ def main() -> None:
             iv, iv_greeks = pyvolr_runs(m)
             timings["pyvolr IV"] = best_time(iv, reps)
             timings["pyvolr IV+greeks"] = best_time(iv_greeks, reps)
-        if n <= AMERICAN_MAX_N:
-            timings["wheelflow American price"] = best_time(
-                partial(american_price, *inputs[1:6], m["sigma"], m["is_call"]), 1
-            )
-            timings["wheelflow American IV"] = best_time(
-                partial(implied_volatility, *inputs, exercise="american"), 1
-            )
         timings["vollib IV (extrapolated)"] = vollib_iv_s * n
         timings["vollib IV+greeks (extrap.)"] = vollib_all_s * n
         base = timings["BSM price pass (numpy)"]
@@ -208,6 +229,8 @@ def main() -> None:
         "per-contract time extrapolated to N"
     )
 
+    american_section(int(args.american_n), args.repeats, args.american_check, args.dividend_check)
+
     m = market(sizes[-1])
     inputs = (m["price"], m["spot"], m["strike"], m["t"], m["r"], m["q"], m["is_call"])
     tracemalloc.start()
@@ -220,6 +243,85 @@ def main() -> None:
         f"{peak / 2**20:.0f} MiB (tracemalloc)"
     )
     print(f"process max RSS (inputs, outputs, all libraries): {maxrss_mb:.0f} MiB")
+
+
+def quantlib_available() -> str | None:
+    """None if QuantLib imports, else the reason it is skipped."""
+    try:
+        import QuantLib  # noqa: F401
+    except ImportError as exc:
+        return f"QuantLib not installed ({exc}); pip install QuantLib (dev extra)"
+    return None
+
+
+def error_ratios(ours: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """|error| over the issue's tolerance: max(1e-4 of the reference, 0.001 USD)."""
+    return np.abs(ours - reference) / np.maximum(1e-4 * reference, 1e-3)
+
+
+def american_section(n: int, repeats: int, check: int, dividend_check: int) -> None:
+    c = american_contracts(n, seed=2024)
+    a = (c["spot"], c["strike"], c["t"], c["r"], c["q"], c["sigma"], c["is_call"])
+    quotes = american.price(*a)
+    iv_args = (quotes, *a[:5], a[6])
+    reps = max(1, repeats // 2)
+    american.iv_and_greeks(*(x[:1000] for x in iv_args))  # load the table
+    timings = {
+        "wheelflow American price": best_time(partial(american.price, *a), reps),
+        "wheelflow American IV": best_time(partial(american.implied_volatility, *iv_args), reps),
+        "wheelflow American IV+greeks": best_time(partial(american.iv_and_greeks, *iv_args), reps),
+        "wheelflow European IV+greeks": best_time(partial(iv_and_greeks, *iv_args), reps),
+    }
+    print(
+        f"American options, N = {n:,}: held-out grid (tests/pricing_reference.american_contracts)"
+    )
+    reason = quantlib_available()
+    if reason is None:
+        for engine, sample in QUANTLIB_SAMPLES.items():
+            ref = QuantLibAmerican(engine)  # per option: quotes set, option built, NPV
+            sub = [x[:sample] for x in a]
+            per_option = best_time(partial(ref.price, *sub), 1) / sample
+            timings[f"{QUANTLIB_NAMES[engine]} price (extrap.)"] = per_option * n
+    else:
+        print(f"QuantLib rows skipped: {reason}")
+    ours = timings["wheelflow American IV+greeks"]
+    header = f"{'method':<42} {'seconds':>9} {'contracts/s':>13} {'x ours IV+greeks':>17}"
+    print(header)
+    print("-" * len(header))
+    for name, seconds in timings.items():
+        print(f"{name:<42} {seconds:>9.3f} {n / seconds:>13,.0f} {seconds / ours:>17.2f}")
+    if reason is not None:
+        return
+    print(f"QuantLib: per-option loops timed on {QUANTLIB_SAMPLES} contracts, extrapolated to N")
+
+    c = american_contracts(check, seed=4048)
+    a = (c["spot"], c["strike"], c["t"], c["r"], c["q"], c["sigma"], c["is_call"])
+    reference = QuantLibAmerican("qdfp").price(*a)
+    ours = american.price(*a)
+    ratios = error_ratios(ours, reference)
+    priced = reference >= 0.01  # relative errors of quotes worth at least a cent
+    rel = np.abs(ours - reference)[priced] / reference[priced]
+    print(
+        f"price vs QdFp accurate, {check:,} held-out contracts: error / tolerance max "
+        f"{ratios.max():.3f}, 99.9th pct {np.quantile(ratios, 0.999):.3f}, 99th "
+        f"{np.quantile(ratios, 0.99):.3f} (tolerance = max(1e-4 price, 0.001 USD)); "
+        f"relative error (prices >= 0.01) max {rel.max():.2e}, 99.9th pct "
+        f"{np.quantile(rel, 0.999):.2e}, 99th {np.quantile(rel, 0.99):.2e}"
+    )
+    c = american_contracts(dividend_check, seed=4049)
+    c["sigma"] = np.minimum(c["sigma"], 1.0)
+    times, amounts = quarterly_dividends(c["spot"], seed=4049)
+    a = (c["spot"], c["strike"], c["t"], c["r"], c["q"], c["sigma"], c["is_call"])
+    reference = QuantLibAmerican("fd", grid=800).price(*a, times, amounts)
+    ours = american.price(*a, dividends=CashDividends.from_rows(times, amounts))
+    ratios = error_ratios(ours, reference)
+    for label, mask in (("calls", c["is_call"]), ("puts", ~c["is_call"])):
+        print(
+            f"price with 0-8 cash dividends vs QuantLib FD (escrowed, 800x800), {mask.sum()} "
+            f"{label}: error / tolerance max {ratios[mask].max():.3f}, 99th pct "
+            f"{np.quantile(ratios[mask], 0.99):.3f}, median {np.median(ratios[mask]):.3f}"
+        )
+    print()
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ def simulate(
             snapshot_at,
             market.symbols,
             bars=market.price_history(market.symbols, day - dt.timedelta(days=400), day),
+            provider_sectors=market.sectors(market.symbols),
         )
         broker.expire_working_orders(wheel.account, snapshot_at)
         decisions = decide(

@@ -1,4 +1,5 @@
-"""American exercise: Bjerksund-Stensland (2002) against a binomial tree, bounds, IV round trip."""
+"""Bjerksund-Stensland (2002), the American fallback outside the engine's table: against a
+binomial tree, bounds, its IV round trip; IV statuses of the public American API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from wheelflow.pricing.american.bjerksund_stensland import (
     american_price,
     bivariate_normal_cdf,
 )
+from wheelflow.pricing.american.bjerksund_stensland_iv import (
+    american_implied_volatility as bs2002_iv,
+)
+from wheelflow.pricing.american.bjerksund_stensland_iv import iv_and_greeks as bs2002_iv_and_greeks
 
 # Measured on 300 random contracts against a 2000-step tree: median error 2e-11 of the price
 # (mostly contracts without early exercise), 99th percentile 1.1 %, worst 1.2 %, always below
@@ -72,9 +77,7 @@ def test_american_iv_round_trips() -> None:
     c = _contracts(3000, seed=14, max_sigma=3.0)
     base = (c["spot"], c["strike"], c["t"], c["r"], c["q"])
     quote = american_price(*base, c["sigma"], c["is_call"])
-    sigma, status = implied_volatility(
-        quote, *base, c["is_call"], exercise="american", return_status=True
-    )
+    sigma, status = bs2002_iv(quote, *base, c["is_call"])
     bumped = american_price(*base, c["sigma"] * 1.0001, c["is_call"])
     vega = (bumped - quote) / (1e-4 * c["sigma"])
     determined = (quote > 1e-6 * c["strike"]) & (vega >= 1e-2 * quote)
@@ -142,7 +145,7 @@ def test_iv_and_greeks_american_prices_back_to_the_quote() -> None:
     c = _contracts(200, seed=16)
     base = (c["spot"], c["strike"], c["t"], c["r"], c["q"])
     quote = american_price(*base, c["sigma"], c["is_call"])
-    result = iv_and_greeks(quote, *base, c["is_call"], exercise="american")
+    result = bs2002_iv_and_greeks(quote, *base, c["is_call"])
     solved = result["status"] == IVStatus.OK
     # quotes at the exercise value (exercising now is optimal) determine no volatility
     exercise_now = np.maximum(np.where(c["is_call"], 1.0, -1.0) * (c["spot"] - c["strike"]), 0.0)

@@ -70,7 +70,8 @@ def test_prefect_yaml_schedules_fire_on_weekdays_in_new_york_and_go_through_the_
     intraday = by_name["wheel-pipeline-market-hours"]
     assert intraday["entrypoint"] == "flows/scheduled.py:market_hours_pipeline"
     assert intraday["schedules"][0]["cron"].endswith("* * 1-5")
-    assert {s["timezone"] for d in spec["deployments"] for s in d["schedules"]} == {
+    # Every scheduled deployment runs on New York time (on-demand ones have no schedule).
+    assert {s["timezone"] for d in spec["deployments"] for s in d.get("schedules") or []} == {
         "America/New_York"
     }
     assert by_name["expirations-after-close"]["entrypoint"].endswith(":after_close_expirations")

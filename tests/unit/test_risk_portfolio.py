@@ -193,3 +193,25 @@ def test_candidate_breaching_the_cluster_limit_is_blocked_with_the_reason() -> N
     assert out["reason"].iloc[1] is None
     rows = {r["check_name"]: r for r in portfolio_checks(risk, config)}
     assert rows["cluster_exposure"]["passed"]  # as it stands: 25 % only
+
+
+def test_user_scenarios_from_the_strategy_file_join_the_standard_set() -> None:
+    from wheelflow.strategy.config import parse_strategy_config
+
+    config = parse_strategy_config(
+        {"risk": {"scenarios": {"AAA crash": {"symbols": {"AAA": -0.5}, "iv": 0.3, "days": 1}}}}
+    ).risk
+    returns = _correlated_returns()
+    market = market_context(_bars(returns), ["AAA", "SPY"], {})
+    book = _book([_stock("AAA", 100, 100.0)], rate=0.04)
+    figures = {"account": "a", "cash": 0.0, "equity": 10_000.0, "buying_power": 0.0}
+    risk = account_risk("a", figures, book, market, config)
+    crash = risk.scenarios.set_index("scenario").loc["AAA crash"]
+    assert crash["pnl"] == pytest.approx(-5_000.0)
+    assert crash["pnl_pct"] == pytest.approx(-0.5)
+    # VaR and ES by both methods, both horizons, both levels
+    table = risk.var
+    assert set(zip(table["method"], table["horizon"], strict=True)) == {
+        (m, h) for m in ("historical", "monte_carlo") for h in ("1d", "to_expiry")
+    }
+    assert (table["es"] >= table["var"]).all()

@@ -126,9 +126,22 @@ def execute_decisions(
     decisions: list[Decision],
     snapshot_at: dt.datetime,
 ) -> WheelRunSummary:
-    """Send ``decisions`` through the Position Service; summarize what happened."""
+    """Send ``decisions`` through the Position Service; summarize what happened.
+
+    Every opening order passes the per-order checks and then the risk service's portfolio
+    limits for the account as it stands (``wheelflow.risk.guard``), with the market context of
+    the stored bars of the snapshot."""
+    from wheelflow.risk.guard import PortfolioGuard
+    from wheelflow.settings import get_settings
+
     equity = account_equity(engine, broker, config.wheel.account, snapshot_at)
-    outcomes = PositionService(engine, broker, config).execute(decisions, equity=equity)
+    settings = get_settings()
+    guard = PortfolioGuard(
+        engine, config.risk, screening_cash=settings.account_cash, rate=settings.risk_free_rate
+    )
+    guard.prepare(snapshot_at, sorted({d.symbol for d in decisions}))
+    service = PositionService(engine, broker, config, guard=guard)
+    outcomes = service.execute(decisions, equity=equity)
     return WheelRunSummary(
         snapshot_at=snapshot_at,
         decisions=len(decisions),

@@ -142,16 +142,14 @@ def process_chain_batch(
     exercise: str,
     steps: PipelineSteps,
     clock: StageClock | None = None,
-    dividends: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One fetched batch: chains gate -> IV and greeks (on the spot less the ``dividends``'
-    present value) -> greeks gate + store. Returns the stored rows; raises
-    ``DataQualityError`` when a gate refuses the batch (already recorded)."""
+    """One fetched batch: chains gate -> IV and greeks -> greeks gate + store. Returns the stored
+    rows; raises ``DataQualityError`` when a gate refuses the batch (already recorded)."""
     clock = clock or StageClock()
     with clock.timed("validate_chains"):
         chains = steps.validate_chains(ctx, fetch, label)
     with clock.timed("greeks"):
-        with_greeks = steps.compute_greeks(ctx, chains, exercise, dividends)
+        with_greeks = steps.compute_greeks(ctx, chains, exercise, fetch.dividends)
     with clock.timed("store_chains"):
         return steps.store_greeks(ctx, with_greeks, label)
 
@@ -162,7 +160,6 @@ def chains_stage(
     symbols: Sequence[str],
     steps: PipelineSteps,
     clock: StageClock | None = None,
-    dividends: pd.DataFrame | None = None,
 ) -> ChainsOutcome:
     """Chains of ``symbols`` in batches: every fetch is started first (Prefect runs them
     concurrently), then each batch is gated, priced and stored as it arrives."""
@@ -187,9 +184,7 @@ def chains_stage(
         if fetch.chains.empty and fetch.failures:
             continue  # the provider failed, not the data: nothing for the gate to refuse
         try:
-            outcome.stored.append(
-                process_chain_batch(ctx, fetch, label, exercise, steps, clock, dividends)
-            )
+            outcome.stored.append(process_chain_batch(ctx, fetch, label, exercise, steps, clock))
         except DataQualityError as exc:
             outcome.gate_failures.append(str(exc))
     progress.report("fetch chains, IV and greeks", len(groups), len(groups))
@@ -271,9 +266,7 @@ def run_wheel_pipeline(
     with recorded_run(ctx, clock, flow_run_id):
         with clock.timed("ingest"):
             ingest = ingest_stage(ctx, provider, universe(ctx, provider, symbols), steps)
-        chains = chains_stage(
-            ctx, provider, ingest.chain_symbols, steps, clock, ingest.market.dividends
-        )
+        chains = chains_stage(ctx, provider, ingest.chain_symbols, steps, clock)
         with clock.timed("rank"):
             ranked, rank_refused = rank_stage(ctx, chains.frame(), ingest, steps)
         with clock.timed("risk"):

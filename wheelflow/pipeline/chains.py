@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,17 +12,17 @@ from wheelflow.db import transaction, upsert_frame
 from wheelflow.market_time import years_to_expiry
 from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
 from wheelflow.pipeline.run import RunContext
-from wheelflow.pricing import greeks as bsm_greeks
-from wheelflow.pricing import implied_volatility, iv_and_greeks, status_names
+from wheelflow.pricing import CashDividends, iv_and_greeks, status_names
 from wheelflow.providers.base import (
     CHAIN_COLUMNS,
     ChainFetch,
     MarketDataProvider,
     chunked,
     conform,
+    has_capability,
+    upcoming_dividends,
 )
 from wheelflow.settings import Settings
-from wheelflow.strategy.events import dividend_pv
 
 
 def batches(symbols: Sequence[str], size: int) -> list[list[str]]:
@@ -32,8 +31,13 @@ def batches(symbols: Sequence[str], size: int) -> list[list[str]]:
 
 
 def fetch_chain_batch(provider: MarketDataProvider, symbols: Sequence[str]) -> ChainFetch:
-    """One provider call for a batch of underlyings (the Prefect task retries it)."""
-    return provider.option_chains(list(symbols))
+    """One provider call for a batch of underlyings (the Prefect task retries it), plus the
+    batch's announced cash dividends when the provider has a dividend feed (IV and greeks
+    price them)."""
+    fetch = provider.option_chains(list(symbols))
+    if has_capability(provider, "dividends"):
+        fetch.dividends = upcoming_dividends(provider, symbols)
+    return fetch
 
 
 def batch_label(symbols: Sequence[str]) -> str:
@@ -66,13 +70,9 @@ def compute_greeks(
     exercise: str,
     dividends: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Implied volatility from the mid and BSM greeks at it, vectorized over the whole batch.
-
-    For American exercise the IV inverts the American price; greeks are then the BSM greeks at
-    that volatility (the usual screener convention). ``dividends`` (DIVIDEND_COLUMNS) going ex
-    before a contract's expiry enter as the escrowed-dividend model: the spot less their present
-    value (Hull ch. 15), so IV and greeks do not mistake a dividend for volatility or skew.
-    """
+    """Implied volatility from the mid and the greeks at it (of the ``exercise`` model),
+    vectorized over the whole batch. ``dividends`` (DIVIDEND_COLUMNS: symbol, ex_date, amount)
+    are the cash dividends each contract's underlying pays before expiry (escrowed model)."""
     out = chains.copy()
     if out.empty:
         for col in ("iv", "delta", "gamma", "theta", "vega", "rho", "iv_status"):
@@ -80,37 +80,49 @@ def compute_greeks(
         return out
     mid = (out["bid"].to_numpy(float) + out["ask"].to_numpy(float)) / 2.0
     spot = out["underlying_price"].to_numpy(float)
-    if dividends is not None and len(dividends):
-        spot = spot - dividend_pv(out, snapshot_at.date(), dividends, risk_free_rate=risk_free_rate)
     strike = out["strike"].to_numpy(float)
     t = years_to_expiry(snapshot_at, out["expiration"])
     is_call = (out["right"] == "C").to_numpy()
     # a mid below intrinsic by no more than the half spread is undetermined, not bad data
     half_spread = out["ask"].to_numpy(float) - mid
-    if exercise == "american":
-        sigma, status = implied_volatility(
-            mid,
-            spot,
-            strike,
-            t,
-            risk_free_rate,
-            0.0,
-            is_call,
-            exercise="american",
-            tolerance=half_spread,
-            return_status=True,
-        )
-        g = bsm_greeks(spot, strike, t, risk_free_rate, 0.0, sigma, is_call)
-        result: dict[str, Any] = {"iv": sigma, "status": status, **g}
-    else:
-        result = iv_and_greeks(
-            mid, spot, strike, t, risk_free_rate, 0.0, is_call, tolerance=half_spread
-        )
+    result = iv_and_greeks(
+        mid,
+        spot,
+        strike,
+        t,
+        risk_free_rate,
+        0.0,
+        is_call,
+        exercise=exercise,
+        tolerance=half_spread,
+        dividends=cash_dividends(out["underlying"], snapshot_at, dividends),
+    )
     for col in ("delta", "gamma", "theta", "vega", "rho"):
         out[col] = np.asarray(result[col], dtype=float)
     out["iv"] = np.asarray(result["iv"], dtype=float)
     out["iv_status"] = status_names(result["status"]).astype(str)
     return out
+
+
+def cash_dividends(
+    underlying: pd.Series, snapshot_at: dt.datetime, dividends: pd.DataFrame | None
+) -> CashDividends | None:
+    """Per-contract dividend schedules from a dividend feed frame (None without dividends)."""
+    if dividends is None or dividends.empty:
+        return None
+    clean = dividends[dividends["parse_error"].isna()] if "parse_error" in dividends else dividends
+    amount = pd.to_numeric(clean["amount"], errors="coerce")
+    # a dividend goes ex at the open: count from the start of the ex-date, not its close
+    ex_years = years_to_expiry(snapshot_at, pd.to_datetime(clean["ex_date"])) - 16.0 / 24 / 365
+    keep = np.isfinite(amount.to_numpy(float)) & (ex_years > 0.0)
+    if not keep.any():
+        return None
+    return CashDividends.by_underlying(
+        underlying.to_numpy(),
+        clean["symbol"].to_numpy()[keep],
+        ex_years[keep],
+        amount.to_numpy(float)[keep],
+    )
 
 
 def validate_and_store_greeks(ctx: RunContext, frame: pd.DataFrame, label: str) -> pd.DataFrame:

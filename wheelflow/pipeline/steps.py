@@ -48,7 +48,6 @@ class PipelineSteps:
     # Starts one batch's fetch; the body starts every batch before it waits on the first.
     start_chain_fetch: Callable[[MarketDataProvider, Sequence[str]], Pending[ChainFetch]]
     validate_chains: Callable[[RunContext, ChainFetch, str], pd.DataFrame]
-    # (ctx, chains, exercise, dividends): IV and greeks on the dividend-adjusted spot
     compute_greeks: Callable[[RunContext, pd.DataFrame, str, pd.DataFrame | None], pd.DataFrame]
     store_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
     rank: Callable[
@@ -68,7 +67,7 @@ class PipelineSteps:
 
 
 def _greeks(
-    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None = None
+    ctx: RunContext, chains: pd.DataFrame, exercise: str, dividends: pd.DataFrame | None
 ) -> pd.DataFrame:
     return chain_stage.compute_greeks(
         chains, ctx.snapshot_at, ctx.settings.risk_free_rate, exercise, dividends

@@ -113,6 +113,8 @@ class ChainFetch:
     chains: pd.DataFrame
     failures: dict[str, str] = field(default_factory=dict)
     retries: int = 0  # HTTP-level retries the provider made while fetching
+    # announced cash dividends of the batch (DIVIDEND_COLUMNS) for IV and greeks; None = no feed
+    dividends: pd.DataFrame | None = None
 
 
 @runtime_checkable

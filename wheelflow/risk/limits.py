@@ -164,7 +164,7 @@ def candidate_breaches(
     cand = candidate_book(candidates, risk.book.rate)
     symbols = [str(s) for s in cand.symbols]
     beta = market.beta_of(symbols)
-    sector_of = {s: str(market.sector.get(s, "Unknown")) for s in symbols}
+    sector_of = {s: str(market.sector.get(s, f"Unknown: {s}")) for s in symbols}
     names = cand.symbols[cand.underlying]
 
     # worst stress scenario with the candidate: portfolio P&L + the candidate's, per scenario

@@ -84,7 +84,7 @@ def account_risk(
     equity = float(figures["equity"])
     symbols = [str(s) for s in book.symbols]
     beta = market.beta_of(symbols)
-    sector = {s: str(market.sector.get(s, "Unknown")) for s in symbols}
+    sector = {s: str(market.sector.get(s, f"Unknown: {s}")) for s in symbols}
     g = dollar_greeks(book)
     g["beta"] = g["symbol"].map(beta).astype(float)
     g["notional"] = notional_exposure(book)

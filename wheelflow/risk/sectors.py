@@ -2,7 +2,8 @@
 
 The mapping file is a CSV with ``symbol,sector`` rows. The default ships in
 ``wheelflow/defaults/sectors.csv``; point ``[risk].sector_file`` at your own copy to edit it.
-A symbol found nowhere is in sector ``"Unknown"`` (and so still counted, together).
+A symbol found nowhere is in a sector of its own, ``"Unknown: SYMBOL"``: without information
+names are not pooled (the sector limit then acts like the per-symbol one for them).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def sectors_for(
 ) -> pd.Series:
     """Sector per symbol: the provider's answer first, then the mapping, else Unknown."""
     index = pd.Index([str(s) for s in symbols], name="symbol")
-    out = pd.Series(index.map(lambda s: mapping.get(s, UNKNOWN_SECTOR)), index=index)
+    out = pd.Series(index.map(lambda s: mapping.get(s, f"{UNKNOWN_SECTOR}: {s}")), index=index)
     if provider_sectors:
         given = index.map(lambda s: provider_sectors.get(s))
         out = out.where(given.isna(), pd.Series(given, index=index))

@@ -20,8 +20,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from wheelflow.providers.base import EARNINGS_COLUMNS, empty_frame
-
 EVENT_COLUMNS: tuple[str, ...] = (
     "spans_earnings",
     "spans_ex_dividend",
@@ -51,17 +49,6 @@ def _window_hits(
     hits = left.merge(feed, on="symbol", how="inner")
     when = pd.to_datetime(hits[date_col])
     return hits[(when >= as_of) & (when <= hits["expiration"])]
-
-
-def dividend_pv(
-    contracts: pd.DataFrame, as_of: dt.date, dividends: pd.DataFrame, *, risk_free_rate: float
-) -> np.ndarray:
-    """Present value per share of the dividends going ex during each contract's life."""
-    no_earnings = empty_frame(EARNINGS_COLUMNS)
-    events = contract_events(
-        contracts, as_of, dividends, no_earnings, risk_free_rate=risk_free_rate
-    )
-    return events["dividend_pv"].to_numpy(dtype=float)
 
 
 def contract_events(

@@ -1,11 +1,13 @@
-"""American exercise (Bjerksund-Stensland 2002 for now): prices, greeks, implied volatility."""
+"""American exercise: prices, greeks and implied volatility at European speed.
+
+``engine``: the interpolated early-exercise premium (table in ``data/``, built by
+``scripts/build_american_table.py``); ``pricing``: the public functions on whole arrays;
+``bjerksund_stensland`` and ``implied_volatility``: the Bjerksund-Stensland (2002) closed form
+and its solver, the fallback outside the table's domain.
+"""
 
 from __future__ import annotations
 
-from wheelflow.pricing.american.bjerksund_stensland import american_greeks as greeks
-from wheelflow.pricing.american.bjerksund_stensland import american_price as price
-from wheelflow.pricing.american.implied_volatility import american_implied_volatility, iv_and_greeks
-
-implied_volatility = american_implied_volatility
+from wheelflow.pricing.american.pricing import greeks, implied_volatility, iv_and_greeks, price
 
 __all__ = ["greeks", "implied_volatility", "iv_and_greeks", "price"]
