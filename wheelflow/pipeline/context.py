@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from wheelflow.errors import ProviderError
-from wheelflow.providers.base import (
-    DIVIDEND_COLUMNS,
-    EARNINGS_COLUMNS,
-    empty_frame,
-    upcoming_dividends,
-    upcoming_earnings,
-)
+from wheelflow.providers.base import optional_feed
 from wheelflow.strategy.config import ExpectedValueConfig
 from wheelflow.strategy.valuation import MarketContext
 from wheelflow.volatility import forecast_volatility
@@ -41,18 +34,11 @@ def history_start(as_of: dt.date, config: ExpectedValueConfig) -> dt.date:
     return as_of - dt.timedelta(days=config.history_days)
 
 
-def _feed(
-    read: Callable[[object, Sequence[str]], pd.DataFrame],
-    provider: object,
-    symbols: Sequence[str],
-    columns: tuple[str, ...],
-    name: str,
-) -> tuple[pd.DataFrame, str | None]:
-    try:
-        return read(provider, symbols), None
-    except ProviderError as exc:  # optional data: a 404 (e.g. a sandbox without it) or 5xx
-        logger.warning("%s feed unavailable, ranking without it: %s", name, exc)
-        return empty_frame(columns), str(exc)
+def _feed(provider: object, symbols: Sequence[str], name: str) -> tuple[pd.DataFrame, str | None]:
+    frame, error = optional_feed(provider, name, symbols)
+    if error:
+        logger.warning("%s feed unavailable, ranking without it: %s", name, error)
+    return frame, error
 
 
 def _unreadable(frame: pd.DataFrame, feed: str, date_col: str) -> pd.DataFrame:
@@ -78,10 +64,8 @@ def load_market_context(
 ) -> LoadedContext:
     """Forecasts from ``bars`` (daily, BAR_COLUMNS) and the provider's optional event feeds."""
     forecast = forecast_volatility(bars[bars["symbol"].isin(list(symbols))], config.forecast)
-    dividends, div_error = _feed(
-        upcoming_dividends, provider, symbols, DIVIDEND_COLUMNS, "dividends"
-    )
-    earnings, earn_error = _feed(upcoming_earnings, provider, symbols, EARNINGS_COLUMNS, "earnings")
+    dividends, div_error = _feed(provider, symbols, "dividends")
+    earnings, earn_error = _feed(provider, symbols, "earnings")
     unreadable = pd.concat(
         [
             _unreadable(dividends, "dividends", "ex_date"),
