@@ -17,7 +17,6 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.base import Store
@@ -40,7 +39,9 @@ from api.controllers.system import SystemController
 from api.controllers.webhooks import WebhookController
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import security_headers_hook
+from api.live import channels_plugin, live_socket, watcher_lifespan
 from api.request_checks import check_request
+from api.web import docs_render_plugins, web_routes
 from wheelflow import __version__, passwords
 from wheelflow.db import ensure_schema, make_engine
 from wheelflow.login_limits import LoginLimits
@@ -186,7 +187,7 @@ def create_app(
         version=__version__,
         description="Rankings, chains, positions, risk and alerts of the wheelflow pipeline.",
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        render_plugins=docs_render_plugins(settings),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -210,7 +211,11 @@ def create_app(
             DeliveryController,
             AlertmanagerController,
             MetricsController,
+            live_socket,
+            *web_routes(settings),
         ],
+        plugins=[channels_plugin(settings)],
+        lifespan=[watcher_lifespan(settings)],
         state=state,
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),

@@ -47,6 +47,11 @@ class StaleWhileRevalidate(Generic[T]):
             self._refreshing.add(key)  # this caller refreshes; the others keep the stale value
             return None
 
+    def clear(self) -> None:
+        """Drop every entry (a new pipeline run makes them all outdated)."""
+        with self._lock:
+            self._entries.clear()
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value, computing (and storing) it when missing or due for refresh."""
         value = self.peek(key)
@@ -83,6 +88,14 @@ class SharedStaleWhileRevalidate:
         self.state = state
         self.ttl = ttl_seconds
         self.keep_stale = keep_stale
+        self.cleared_at = 0.0
+
+    def clear(self) -> None:
+        """Treat every page stored before now as missing (a new pipeline run outdates them).
+
+        Each API process's live watcher calls this when it sees the run, so no shared delete
+        is needed: a page stored before the clear is recomputed once, then shared again."""
+        self.cleared_at = time.time()
 
     @staticmethod
     def _key(key: Hashable) -> str:
@@ -96,6 +109,8 @@ class SharedStaleWhileRevalidate:
         if raw is None:
             return None
         stored_at, value = msgspec.msgpack.decode(raw)
+        if stored_at < self.cleared_at:
+            return None
         if time.time() - stored_at < self.ttl:
             return tuple(value)
         if self.state.add(name + ":refresh", b"1", max(self.ttl, 1.0)):

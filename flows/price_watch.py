@@ -7,7 +7,9 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import State
 
+from flows.skip import skipped
 from tasks.alerts import evaluate_price_rules, quote
 from tasks.pipeline import deliver_alerts
 from wheelflow.alerts.price_watch import watch_symbols
@@ -18,20 +20,19 @@ from wheelflow.runtime import engine_for, provider_from_settings, strategy_confi
 from wheelflow.settings import get_settings
 
 
-@flow(name="price_watch", validate_parameters=False)
+@flow(name="price_watch")
 def price_watch(
     strategy_file: str | None = None,
     at: dt.datetime | None = None,
     market_hours_only: bool = True,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State[Any]:
     """Quote the watchlist and held underlyings in one call; apply the price rules."""
     logger = get_run_logger()
     now = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if market_hours_only:
         decision = market_gate("intraday", now)
         if not decision.run:
-            logger.info("skipped: %s", decision.reason)
-            return {"skipped": decision.reason}
+            return skipped(decision.reason)
     settings = get_settings()
     engine = engine_for(settings.resolved_database_url)
     provider = provider_from_settings(settings)

@@ -134,7 +134,7 @@ class PipelineRun(Base):
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     flow_name: Mapped[str] = mapped_column(String(64))
     snapshot_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running|completed|failed
+    status: Mapped[str] = mapped_column(String(16))  # running|completed|failed|crashed
     provider: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -147,6 +147,9 @@ class PipelineRun(Base):
     # provider retries, per-symbol fetch failures, gate outcomes: what an operator asks first
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # Refreshed by the running process after each stage and chain batch: a `running` row whose
+    # heartbeat is older than WHEELFLOW_RUN_STALE_SECONDS belongs to a dead process (crashed).
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Ranking(Base):

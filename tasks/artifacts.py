@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import task
-from prefect.artifacts import create_image_artifact, create_markdown_artifact
+from prefect.artifacts import (
+    create_image_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 
 from wheelflow.pipeline.decide import risk_report_paths
@@ -43,4 +47,17 @@ def publish_artifacts(
             image_url=chart.as_uri(),
             key="risk-chart",
             description="Correlation heatmap (cluster order) and scenario P&L per account",
+        )
+
+
+@task(name="publish-gate-artifacts", cache_policy=NO_CACHE)
+def publish_gate_artifacts(run_id: str, report: dict[str, list[dict[str, object]]]) -> None:
+    """One table artifact per gate stage (``gate-chains``, ``gate-greeks``, ...): each
+    expectation with the rows checked, the rows refused and sample reasons."""
+    for stage, rows in report.items():
+        refused = sum(r["rows_refused"] for r in rows if isinstance(r["rows_refused"], int))
+        create_table_artifact(
+            key=f"gate-{stage}".replace("_", "-").lower(),
+            table=rows,
+            description=f"Data-quality gate `{stage}` of run {run_id}: {refused} row(s) refused",
         )

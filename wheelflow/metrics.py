@@ -48,11 +48,12 @@ from models.tables import (
     RiskCheck,
     utcnow,
 )
+from wheelflow.queries import completed_snapshots
 
 log = logging.getLogger(__name__)
 
 PREFIX = "wheelflow"
-RUN_STATUSES = ("running", "completed", "failed")
+RUN_STATUSES = ("running", "completed", "failed", "crashed")
 ALERT_SEVERITIES = ("info", "warning", "critical")
 ORDER_STATUSES = ("pending", "submitted", "filled", "cancelled", "rejected")
 
@@ -212,7 +213,9 @@ def _book_gauges(conn: Connection) -> list[Gauge]:
 
     breaches = Gauge("risk_breaches", "Failing subjects per check, latest snapshot", ("check",))
     k = RiskCheck.__table__
-    latest = conn.execute(select(func.max(k.c.snapshot_at))).scalar()
+    latest = conn.execute(
+        select(func.max(k.c.snapshot_at)).where(k.c.snapshot_at.in_(completed_snapshots()))
+    ).scalar()
     if latest is not None:
         for check, failing in conn.execute(
             select(k.c.check_name, func.sum(case((k.c.passed.is_(False), 1), else_=0)))

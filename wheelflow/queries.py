@@ -105,9 +105,22 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str, int, str]:
     return decoded
 
 
+def completed_snapshots() -> Any:
+    """The snapshots whose pipeline run completed: the only ones readers serve.
+
+    A run's rows are written stage by stage; its ``pipeline_runs`` status turns `completed` in
+    one transaction at the end, so filtering on it makes a run visible all at once, and a
+    running, failed or crashed run's partial rows are never served.
+    """
+    runs = _table(PipelineRun)
+    return select(runs.c.snapshot_at).where(runs.c.status == "completed")
+
+
 def latest_ranking_snapshot(conn: Connection, run_id: str | None = None) -> dt.datetime | None:
-    """Snapshot of the latest run (max snapshot_at), or of ``run_id``."""
-    query = select(func.max(_RANKINGS.c.snapshot_at))
+    """Snapshot of the latest completed run (max snapshot_at), or of ``run_id``."""
+    query = select(func.max(_RANKINGS.c.snapshot_at)).where(
+        _RANKINGS.c.snapshot_at.in_(completed_snapshots())
+    )
     if run_id is not None:
         query = query.where(_RANKINGS.c.run_id == run_id)
     return conn.execute(query).scalar_one_or_none()
@@ -130,10 +143,11 @@ def rankings_page(
         after = (after_strategy, after_rank, after_occ)
         conditions = [c.snapshot_at == pinned]
     else:
-        latest = select(func.max(c.snapshot_at))
+        latest = select(func.max(c.snapshot_at)).where(c.snapshot_at.in_(completed_snapshots()))
         if filters.run_id is not None:
             latest = latest.where(c.run_id == filters.run_id)
         conditions = [c.snapshot_at == latest.scalar_subquery()]
+    conditions.append(c.snapshot_at.in_(completed_snapshots()))
     if filters.strategy:
         conditions.append(c.strategy == filters.strategy)
     if filters.symbol:
@@ -193,7 +207,9 @@ def option_chain(
     symbol = normalize_symbol(symbol)
     t = _table(OptionSnapshot)
     snapshot_at = conn.execute(
-        select(func.max(t.c.snapshot_at)).where(t.c.underlying == symbol)
+        select(func.max(t.c.snapshot_at)).where(
+            t.c.underlying == symbol, t.c.snapshot_at.in_(completed_snapshots())
+        )
     ).scalar_one_or_none()
     if snapshot_at is None:
         raise NotFound(f"no option chain stored for {symbol}")
@@ -372,7 +388,9 @@ def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list
 def latest_risk(conn: Connection) -> dict[str, Any]:
     """Checks of the latest risk snapshot and the breaches (checks that did not pass)."""
     t = _table(RiskCheck)
-    snapshot_at = conn.execute(select(func.max(t.c.snapshot_at))).scalar_one_or_none()
+    snapshot_at = conn.execute(
+        select(func.max(t.c.snapshot_at)).where(t.c.snapshot_at.in_(completed_snapshots()))
+    ).scalar_one_or_none()
     if snapshot_at is None:
         return {"snapshot_at": None, "run_id": None, "passed": None, "checks": [], "breaches": []}
     checks = [
@@ -572,3 +590,65 @@ def last_run_summary(conn: Connection) -> dict[str, Any]:
         "status": row.status,
         "age_seconds": round((utcnow() - at).total_seconds(), 1),
     }
+
+
+def run_quarantined_rows(
+    conn: Connection, run_id: str, *, stage: str | None = None, limit: int = 200
+) -> dict[str, Any]:
+    """One run's data-quality outcomes and its quarantined rows with their reasons.
+
+    ``quality_results`` holds every gate's result per expectation; ``quarantined`` the refused
+    rows (newest snapshot first, at most ``limit``) and ``quarantined_total`` how many there are.
+    """
+    r = _table(PipelineRun)
+    if conn.execute(select(r.c.run_id).where(r.c.run_id == run_id)).first() is None:
+        raise NotFound(f"no pipeline run {run_id!r}")
+    q = _table(QualityResult)
+    z = _table(QuarantinedRow)
+    conditions = [z.c.run_id == run_id]
+    if stage is not None:
+        conditions.append(z.c.stage == stage)
+    total = conn.execute(select(func.count()).select_from(z).where(*conditions)).scalar_one()
+    rows = conn.execute(
+        select(z.c.snapshot_at, z.c.stage, z.c.row_key, z.c.reasons, z.c.payload, z.c.created_at)
+        .where(*conditions)
+        .order_by(z.c.snapshot_at.desc(), z.c.stage, z.c.row_key)
+        .limit(limit)
+    ).mappings()
+    quality = conn.execute(
+        select(q).where(q.c.run_id == run_id).order_by(q.c.stage, q.c.batch)
+    ).mappings()
+    return {
+        "run_id": run_id,
+        "quality_results": [dict(row) for row in quality],
+        "quarantined_total": int(total),
+        "quarantined": [dict(row) for row in rows],
+    }
+
+
+# --------------------------------------------------------------------------- live events
+
+
+def recent_run_states(conn: Connection, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Status of the latest runs (run_id, status, snapshot_at, finished_at), newest first:
+    the API's live watcher compares two readings to see runs start and finish."""
+    r = _table(PipelineRun)
+    query = (
+        select(r.c.run_id, r.c.status, r.c.snapshot_at, r.c.finished_at, r.c.n_rankings)
+        .order_by(r.c.started_at.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def alerts_after(
+    conn: Connection, after_id: int | None, *, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Alerts with id > ``after_id`` oldest first; with ``after_id`` None, only the newest one
+    (so a watcher starts from the current end of the table)."""
+    t = _table(Alert)
+    if after_id is None:
+        query = select(t).order_by(t.c.id.desc()).limit(1)
+    else:
+        query = select(t).where(t.c.id > after_id).order_by(t.c.id).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]

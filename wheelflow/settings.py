@@ -24,9 +24,12 @@ def _default_data_dir() -> Path:
 
 
 # The API's Content-Security-Policy (one place): same-origin scripts, styles, images and calls
-# serve the dashboard's React app at / and the pinned docs assets under /schema.
+# serve the dashboard's React app at / and the pinned docs assets under /schema. Scripts stay
+# strictly same-origin; styles also allow inline <style>, which MUI (emotion) and Scalar inject
+# at run time (without it the dashboard and the docs render unstyled; a style cannot run code).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     exercise_style: Literal["auto", "american", "european"] = "auto"
     risk_free_rate: float = Field(default=0.04, ge=-0.05, le=0.5)
     chain_batch_size: int = Field(default=200, ge=1, le=5000)
+    # A `running` pipeline run without a heartbeat for this long is marked crashed (its process
+    # died); heartbeats come after every stage and chain batch, so keep it above a batch's time.
+    run_stale_seconds: int = Field(default=900, ge=30)
     provider_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     # Two retry layers, one per kind of fault: the HTTP client retries each request's transient
     # faults (timeouts, connection errors, 5xx, 408, 429); a Prefect task retries a whole batch
@@ -93,6 +99,9 @@ class Settings(BaseSettings):
     content_security_policy: str = CONTENT_SECURITY_POLICY
     api_cache_seconds: int = Field(default=2, ge=0, le=3600)  # GET /rankings response cache; 0 off
     cors_origins: list[str] = Field(default_factory=list)  # empty: CORS off
+    # Dashboard: live events go through Redis pub/sub when redis_url is set, else in memory
+    live_poll_seconds: float = Field(default=0.5, ge=0, le=60)  # run/alert watcher; 0 off
+    web_dist_dir: Path | None = None  # the built web app; default web/dist of the checkout
     prefect_deployment: str = ""  # "flow-name/deployment-name" the TradingView webhook triggers
     # Provider credentials (never logged)
     tradier_token: SecretStr = SecretStr("")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from sqlalchemy import Engine
 
 from api.auth import trader, viewer
@@ -82,3 +82,16 @@ class OperationsController(Controller):
         """Latest pipeline runs with their data-quality results and quarantined row counts."""
         with reader.connect() as conn:
             return queries.pipeline_runs(conn, limit=limit)
+
+    @get("/runs/{run_id:str}/quality", guards=[viewer], sync_to_thread=True)
+    def run_quality(
+        self,
+        reader: NamedDependency[Engine],
+        run_id: Annotated[str, Parameter(max_length=64)],
+        stage: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+    ) -> dict[str, Any]:
+        """One run's data-quality results per expectation and its quarantined rows with the
+        reasons each was refused (``quarantined_total`` counts them all; ``limit`` rows shown)."""
+        with reader.connect() as conn:
+            return queries.run_quarantined_rows(conn, run_id, stage=stage, limit=limit)

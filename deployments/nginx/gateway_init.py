@@ -86,7 +86,9 @@ def prepare(out: Path, env: dict[str, str]) -> str:
     if not password:
         raise SystemExit("gateway_init: set PREFECT_UI_PASSWORD (basic auth of the Prefect UI)")
     user = env.get("PREFECT_UI_USER") or "operator"
-    (out / "prefect.htpasswd").write_text(f"{user}:{ssha(password)}\n")
+    htpasswd = out / "prefect.htpasswd"
+    htpasswd.write_text(f"{user}:{ssha(password)}\n")
+    htpasswd.chmod(0o644)  # read by nginx's unprivileged workers; the hash is salted
     return source
 
 

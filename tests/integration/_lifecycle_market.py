@@ -98,5 +98,16 @@ def store_ranking(engine: Engine) -> None:
         "score": 0.3,
         "blocked": False,
     }
+    run = {  # readers serve the rankings of completed runs only
+        "run_id": "r1",
+        "flow_name": "wheel_pipeline",
+        "snapshot_at": DAY1,
+        "status": "completed",
+        "provider": "synthetic",
+        "started_at": DAY1,
+        "finished_at": DAY1,
+        "attempts": 1,
+    }
     with transaction(engine) as conn:
         upsert_frame(conn, "rankings", pd.DataFrame([row]))
+        upsert_frame(conn, "pipeline_runs", pd.DataFrame([run]))

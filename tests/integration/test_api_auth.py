@@ -49,6 +49,7 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("GET", "/alerts", "viewer", None),
     ("GET", "/watchlist", "viewer", None),
     ("GET", "/runs", "viewer", None),
+    ("GET", "/runs/{run_id}/quality", "viewer", None),
     ("GET", "/auth/me", "viewer", None),
     ("GET", "/auth/me/preferences", "viewer", None),
     ("PUT", "/auth/me/preferences", "viewer", {"default_strategy": "cc"}),
@@ -117,7 +118,9 @@ def _concrete(method: str, path: str, client, headers: dict[str, str]) -> str:
             alert_id = queries.alerts(conn, limit=1)[0]["id"]
         return path.replace("{alert_id}", str(alert_id))
     return (
-        path.replace("{position_id}", "1").replace("{user_id}", "1")  # user 1 is the viewer
+        path.replace("{run_id}", "run-2")
+        .replace("{position_id}", "1")
+        .replace("{user_id}", "1")  # user 1 is the viewer
     )
 
 

@@ -256,8 +256,20 @@ def _publish_run_3(engine) -> None:
     from tests.integration.test_api_seed import _ranking_rows
     from wheelflow.db import transaction, upsert_frame
 
+    snap = dt.datetime(2026, 11, 25, 21)
+    run = {  # readers serve a run's rankings once its run completed
+        "run_id": "run-3",
+        "flow_name": "wheel_pipeline",
+        "snapshot_at": snap,
+        "status": "completed",
+        "provider": "synthetic",
+        "started_at": snap,
+        "finished_at": snap,
+        "attempts": 1,
+    }
     with transaction(engine) as conn:
-        upsert_frame(conn, "rankings", _ranking_rows(dt.datetime(2026, 11, 25, 21), "run-3"))
+        upsert_frame(conn, "rankings", _ranking_rows(snap, "run-3"))
+        upsert_frame(conn, "pipeline_runs", pd.DataFrame([run]))
 
 
 @pytest.mark.parametrize(("cache_seconds", "seen_run"), [(0, "run-3"), (60, "run-2")])

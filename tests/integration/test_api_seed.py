@@ -339,6 +339,7 @@ def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_secret": WEBHOOK_SECRET,
         "login_rate_per_minute": 1000,
         "webhook_rate_per_minute": 1000,
+        "live_poll_seconds": 0,  # the live watcher is tested on its own (test_dashboard_live.py)
     }
     values.update(overrides)
     return load_settings(**values)

@@ -207,9 +207,27 @@ def test_risk_breaches_count_failing_subjects_at_the_latest_snapshot(engine: Eng
         ]
     ]
     add_rows(engine, RiskCheck, checks)
+    add_rows(engine, PipelineRun, [run("older", 3), run("latest", 1)])
     samples = scrape(engine)
     assert value(samples, "risk_breaches", check="max_symbol_weight") == 2
     assert value(samples, "risk_breaches", check="cash_reserve") == 0
+
+
+def test_risk_breaches_of_a_run_that_did_not_complete_are_not_counted(engine: Engine) -> None:
+    checks = [
+        {
+            "snapshot_at": NOW - dt.timedelta(hours=h),
+            "check_name": "max_symbol_weight",
+            "subject": "AAPL",
+            "run_id": "r",
+            "passed": passed,
+            "message": "",
+        }
+        for h, passed in [(3, True), (1, False)]
+    ]
+    add_rows(engine, RiskCheck, checks)
+    add_rows(engine, PipelineRun, [run("done", 3), run("partial", 1, status="running")])
+    assert value(scrape(engine), "risk_breaches", check="max_symbol_weight") == 0
 
 
 def test_open_positions_are_counted_by_account_and_asset_type(engine: Engine) -> None:

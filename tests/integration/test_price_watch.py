@@ -128,8 +128,9 @@ def test_the_price_watch_flow_quotes_rules_and_delivers(
         get_settings.cache_clear()
         engine = engine_for(database_url)
         _seed(engine)
-        outside = price_watch(at=dt.datetime(2026, 12, 5, 15, 0))  # a Saturday
-        assert "not an NYSE session" in outside["skipped"]
+        outside = price_watch(at=dt.datetime(2026, 12, 5, 15, 0), return_state=True)  # Saturday
+        assert outside.is_cancelled() and outside.name == "Skipped"
+        assert "not an NYSE session" in (outside.message or "")
         result = price_watch(market_hours_only=False)
     assert result["quoted"] >= 1
     with engine.connect() as conn:

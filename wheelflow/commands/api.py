@@ -38,11 +38,15 @@ def _serve(args: argparse.Namespace) -> int:
     from wheelflow.settings import get_settings
 
     settings = get_settings()
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)
+    print(f"wheelflow dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/schema")
     access_log.install()
     uvicorn.run(
         create_app(settings),
-        host=args.host or settings.api_host,
-        port=args.port or settings.api_port,
+        host=host,
+        port=port,
         log_level=args.log_level,
         # Only the configured proxies may set the client address and scheme (X-Forwarded-*).
         proxy_headers=bool(settings.trusted_proxies),

@@ -49,9 +49,14 @@ class WheelRunSummary:
 
 
 def latest_snapshot(engine: Engine) -> dt.datetime | None:
-    """The newest snapshot that has rankings."""
+    """The newest snapshot that has rankings, of a run that completed (never a partial one)."""
     with engine.connect() as conn:
-        value = conn.execute(text("SELECT MAX(snapshot_at) FROM rankings")).scalar()
+        value = conn.execute(
+            text(
+                "SELECT MAX(snapshot_at) FROM rankings WHERE snapshot_at IN "
+                "(SELECT snapshot_at FROM pipeline_runs WHERE status = 'completed')"
+            )
+        ).scalar()
     return as_datetime(value)
 
 

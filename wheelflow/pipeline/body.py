@@ -4,6 +4,10 @@ Every entry point runs this body and differs only in the ``PipelineSteps`` it ha
 Prefect flow (``flows/pipeline.py``) gives Prefect tasks, ``run_pipeline`` gives plain calls, and
 each stage flow (``flows/stages.py``) calls the body's function for its stage.
 
+Crash safety: readers serve only snapshots whose run completed (``finish_run`` flips the status
+in one transaction); the run's row carries a heartbeat refreshed after every stage and batch, and
+a run whose process died is marked crashed (its partial rows removed) by the next run.
+
 Failure policy (README, "The pipeline"):
 - a batch whose chain fetch fails after its retries is recorded per symbol
   (``pipeline_runs.details.chain_failures``) with an alert, and the run goes on;
@@ -34,6 +38,8 @@ from wheelflow.pipeline.run import (
     PipelineResult,
     RunContext,
     finish_run,
+    heartbeat,
+    mark_stale_runs_crashed,
     start_run,
 )
 from wheelflow.pipeline.steps import PLAIN_STEPS, PipelineSteps
@@ -187,6 +193,7 @@ def chains_stage(
             outcome.stored.append(process_chain_batch(ctx, fetch, label, exercise, steps, clock))
         except DataQualityError as exc:
             outcome.gate_failures.append(str(exc))
+        heartbeat(ctx)
     progress.report("fetch chains, IV and greeks", len(groups), len(groups))
     return outcome
 
@@ -240,7 +247,10 @@ def recorded_run(
     ctx: RunContext, clock: StageClock, flow_run_id: str | None = None
 ) -> Iterator[None]:
     """The run's ``pipeline_runs`` record: running on entry; failed, with the error, if the
-    block raises (the block itself closes a run that ends normally)."""
+    block raises (the block itself closes a run that ends normally). Runs of dead processes
+    (stale heartbeat) are marked crashed first."""
+    for crashed in mark_stale_runs_crashed(ctx.engine, ctx.settings.run_stale_seconds):
+        logger.warning("run %s: %s", crashed.run_id, crashed.cause)
     start_run(ctx, prefect_flow_run_id=flow_run_id)
     try:
         yield
@@ -266,11 +276,14 @@ def run_wheel_pipeline(
     with recorded_run(ctx, clock, flow_run_id):
         with clock.timed("ingest"):
             ingest = ingest_stage(ctx, provider, universe(ctx, provider, symbols), steps)
+        heartbeat(ctx)
         chains = chains_stage(ctx, provider, ingest.chain_symbols, steps, clock)
         with clock.timed("rank"):
             ranked, rank_refused = rank_stage(ctx, chains.frame(), ingest, steps)
+        heartbeat(ctx)
         with clock.timed("risk"):
             ranked, checks = risk_stage(ctx, ranked, ingest.quotes, steps)
+        heartbeat(ctx)
         with clock.timed("alerts"):
             alerts = alerts_stage(ctx, ranked, checks, chains.fetch_failures, steps)
         failure = run_failure(ingest.chain_symbols, chains, rank_refused)

@@ -118,3 +118,53 @@ def quarantine_refused_batch(gate: Any, frame: pd.DataFrame, row_key: pd.Series)
     gate.quarantined = pd.DataFrame(
         {"row_key": keys, "reasons": keys.map(found).fillna(refused), "payload": payload}
     )
+
+
+def gate_report(engine: Any, run_id: str, samples: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """Every gate result of a run, per stage: one row per batch and expectation with the rows
+    checked, the rows refused and a few sample reasons of the stage's quarantined rows."""
+    from wheelflow.db import read_frame
+
+    with engine.connect() as conn:
+        results = read_frame(
+            conn,
+            "SELECT stage, batch, evaluated_rows, failed_rows, success, expectations "
+            "FROM quality_results WHERE run_id = :r ORDER BY stage, batch",
+            {"r": run_id},
+        )
+        reasons = read_frame(
+            conn,
+            "SELECT stage, reasons FROM quarantined_rows WHERE run_id = :r ORDER BY row_key",
+            {"r": run_id},
+        )
+    sample = {
+        stage: "; ".join(list(dict.fromkeys(group["reasons"].astype(str)))[:samples])
+        for stage, group in reasons.groupby("stage")
+    }
+    report: dict[str, list[dict[str, Any]]] = {}
+    for row in results.to_dict(orient="records"):
+        expectations = row["expectations"]
+        if isinstance(expectations, str):
+            expectations = json.loads(expectations)
+        for exp in expectations or []:
+            if "failure" in exp:
+                entry = {"expectation": "batch refused", "success": False, "refused": "-"}
+                entry["reason"] = exp["failure"]
+            else:
+                entry = {
+                    "expectation": exp.get("expectation"),
+                    "success": bool(exp.get("success")),
+                    "refused": int(exp.get("unexpected_count") or 0),
+                    "reason": "",
+                }
+            report.setdefault(str(row["stage"]), []).append(
+                {
+                    "batch": row["batch"],
+                    "expectation": entry["expectation"],
+                    "rows_checked": int(row["evaluated_rows"]),
+                    "rows_refused": entry["refused"],
+                    "passed": entry["success"],
+                    "sample_reasons": entry["reason"] or sample.get(str(row["stage"]), ""),
+                }
+            )
+    return report

@@ -1,7 +1,7 @@
 """rankings: expected value after fills and fees, forecast volatility, event flags
 
 Revision ID: i11_expected_value
-Revises: i14_risk
+Revises: i16_run_heartbeat
 Create Date: 2026-12-02 05:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i11_expected_value"
-down_revision: str | Sequence[str] | None = "i14_risk"
+down_revision: str | Sequence[str] | None = "i16_run_heartbeat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
