@@ -52,6 +52,7 @@ def main() -> int:
 
     from flows.pipeline import wheel_pipeline
     from wheelflow.providers.synthetic import SyntheticMarket
+    from wheelflow.settings import get_settings
 
     rows = []
     with prefect_test_harness(server_startup_timeout=180):
@@ -65,6 +66,7 @@ def main() -> int:
             for size in sizes:
                 for style in styles:  # same conditions back to back: the ratio is fair
                     os.environ["WHEELFLOW_EXERCISE_STYLE"] = style
+                    get_settings.cache_clear()  # the process-wide settings re-read the style
                     market = SyntheticMarket(as_of=DAY, universe_size=size)
                     url, handle = fresh_database(backend, workdir)
                     start = time.perf_counter()

@@ -109,12 +109,19 @@ class FakeTradier:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
         path = request.url.path.removeprefix("/v1")
+        payload: object
         if path == "/markets/quotes":
             payload = self.quote_payload(params["symbols"].split(","))
         elif path == "/markets/options/expirations":
             payload = self.expirations_payload(params["symbol"])
         elif path == "/markets/options/chains":
             payload = self.chain_payload(params["symbol"], params["expiration"])
+        elif path == "/beta/markets/fundamentals/dividends":
+            # No announced dividends: one entry per requested symbol with empty results.
+            payload = [
+                {"request": sym, "type": "Symbol", "results": []}
+                for sym in params["symbols"].split(",")
+            ]
         elif path == "/markets/history":
             payload = self.history_payload(params["symbol"], params["start"], params["end"])
         else:

@@ -15,7 +15,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,8 @@ from wheelflow.strategy.sizing import symbol_allocation
 from wheelflow.strategy.wheel import SHARES_PER_CONTRACT, WheelCycle, WheelState
 
 if TYPE_CHECKING:
+    from wheelflow.providers.base import MarketDataProvider
+    from wheelflow.providers.files import FileChains
     from wheelflow.providers.synthetic import SyntheticMarket
 
 SESSIONS_PER_YEAR = 252
@@ -117,17 +119,34 @@ def simulate(
     start: dt.date = DEFAULT_START,
     mode: Literal["fast", "pipeline"] = "fast",
     portfolio_limits: bool = True,
+    replay: FileChains | None = None,
 ) -> SimulationResult:
     """Run the wheel for ``sessions`` trading days from ``start`` on a migrated, empty database.
 
     With ``portfolio_limits`` every opening order also passes the risk service's limits
     (:class:`wheelflow.risk.guard.PortfolioGuard`: worst stress loss, sector and cluster
-    exposure, beta-weighted delta, VaR), as ``execute_wheel`` does."""
+    exposure, beta-weighted delta, VaR), as ``execute_wheel`` does.
+
+    ``replay``: step through a recording's days instead (the last snapshot of each, at most
+    ``sessions``) with the live policy, i.e. the full pipeline (``mode`` "pipeline").
+    """
     from wheelflow.providers.synthetic import SyntheticMarket, trading_sessions
     from wheelflow.risk.guard import PortfolioGuard
 
     t0 = time.perf_counter()
-    days = trading_sessions(start, start + dt.timedelta(days=sessions * 2 + 10))[:sessions]
+    markets: list[tuple[dt.date, Any]]
+    if replay is not None:
+        mode = "pipeline"
+        markets = [(ts.date(), replay.at(ts)) for ts in replay.daily_snapshots()[:sessions]]
+    else:
+        days = trading_sessions(start, start + dt.timedelta(days=sessions * 2 + 10))[:sessions]
+        markets = [
+            (
+                ts.date(),
+                SyntheticMarket(seed=seed, as_of=ts.date(), universe_size=universe_size),
+            )
+            for ts in days
+        ]
     wheel = config.wheel
     broker = PaperBroker(
         engine,
@@ -144,9 +163,7 @@ def simulate(
     curve: list[dict[str, float | dt.date]] = []
     closes: dict[dt.date, pd.Series] = {}
     equity = wheel.starting_cash  # as of the previous close; sizes today's orders
-    for ts in days:
-        day = ts.date()
-        market = SyntheticMarket(seed=seed, as_of=day, universe_size=universe_size)
+    for day, market in markets:
         snapshot_at = market.snapshot_time()
         book = service.book()
         buying_power = broker.balances(wheel.account).buying_power
@@ -330,16 +347,16 @@ def _tradeable(
 
 def _pipeline_rankings(
     engine: Engine,
-    market: SyntheticMarket,
+    market: MarketDataProvider,
     config: StrategyConfig,
     settings: Settings,
     snapshot_at: dt.datetime,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The full pipeline run of the snapshot (gates, risk, alerts)."""
-    from wheelflow.pipeline import run_pipeline
+    from wheelflow.pipeline import default_symbols, run_pipeline
 
     result = run_pipeline(engine, market, config, settings, snapshot_at)
-    quotes = market.quotes(market.symbols)
+    quotes = market.quotes(default_symbols(market))
     return result.rankings, quotes
 
 

@@ -60,32 +60,46 @@ def test_python_dash_m_wheelflow_shows_help() -> None:
         assert command in done.stdout
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_a_symbol_whose_chain_fails_is_one_clear_line_not_tracebacks(
-    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+def _tradier_behind_a_local_server(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, symbols: int = 30
 ) -> None:
+    for name, value in {
+        "PROVIDER": "tradier",
+        "TRADIER_TOKEN": "cli-test-token",
+        "TRADIER_BASE_URL": base_url,
+        "PROVIDER_REQUESTS_PER_SECOND": "1000",
+        "PROVIDER_MAX_DAYS_TO_EXPIRY": "21",
+    }.items():
+        monkeypatch.setenv(f"WHEELFLOW_{name}", value)
+
+
+def _fresh_fake_tradier() -> tuple[object, list[str]]:
+    """A fake Tradier with quotes stamped now (the CLI's Tradier reads the real clock) and four
+    symbols priced inside the default screening window."""
     import time
 
-    from tests.tradier_fake import FakeTradier, Faults, served
+    from tests.tradier_fake import FakeTradier
     from wheelflow.providers.synthetic import SyntheticMarket
 
     market = SyntheticMarket(universe_size=30)
     fake = FakeTradier(market, max_days=21)
-    now_ms = int(time.time() * 1000)  # the CLI's Tradier reads the real clock: fresh quotes
+    now_ms = int(time.time() * 1000)
     for quote in fake.quotes.values():
         quote.update(trade_date=now_ms, bid_date=now_ms, ask_date=now_ms)
     quotes = market.quotes(market.symbols)
-    in_window = sorted(quotes.loc[quotes["last"].between(10, 40), "symbol"])[:4]
+    return fake, sorted(quotes.loc[quotes["last"].between(10, 40), "symbol"])[:4]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_symbol_whose_chain_fails_is_one_clear_line_not_tracebacks(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tradier_fake import Faults, served
+
+    fake, in_window = _fresh_fake_tradier()
     broken = in_window[1]
-    with served(Faults(fake, rate=0.0, broken=broken)) as base_url:
-        for name, value in {
-            "PROVIDER": "tradier",
-            "TRADIER_TOKEN": "cli-test-token",
-            "TRADIER_BASE_URL": base_url,
-            "PROVIDER_REQUESTS_PER_SECOND": "1000",
-            "PROVIDER_MAX_DAYS_TO_EXPIRY": "21",
-        }.items():
-            monkeypatch.setenv(f"WHEELFLOW_{name}", value)
+    with served(Faults(fake, rate=0.0, broken=broken)) as base_url:  # type: ignore[arg-type]
+        _tradier_behind_a_local_server(monkeypatch, base_url)
         assert main(["run", "--symbols", ",".join(in_window)]) == 0
     out, err = capfd.readouterr()
     failure_lines = [line for line in (out + err).splitlines() if broken in line]
@@ -93,3 +107,20 @@ def test_a_symbol_whose_chain_fails_is_one_clear_line_not_tracebacks(
     assert failure_lines[0].startswith(f"chains unavailable for {broken}: ")
     assert "HTTP 502" in failure_lines[0]
     assert "Traceback" not in out + err
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_with_no_chain_at_all_is_one_error_line_naming_the_provider_error(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.tradier_fake import Faults, served
+
+    fake, in_window = _fresh_fake_tradier()
+    with served(Faults(fake, rate=0.0, broken=None, chains_down=True)) as base_url:  # type: ignore[arg-type]
+        _tradier_behind_a_local_server(monkeypatch, base_url)
+        assert main(["run", "--symbols", ",".join(in_window)]) == 2
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    errors = [line for line in err.splitlines() if line.startswith("wheelflow: error:")]
+    assert len(errors) == 1, out + err
+    assert "HTTP 503" in errors[0] and "options service unavailable" in errors[0]

@@ -90,3 +90,13 @@ def test_the_pipeline_prices_the_feed_s_dividends() -> None:
     # ...and contracts expiring before the ex-date are priced as without it
     same = with_divs["iv"].to_numpy() == without["iv"].to_numpy()
     assert same[calls & ~spans].all()
+
+
+def test_chains_longer_than_a_chunk_take_their_own_dividend_rows() -> None:
+    n = 40_000  # more than one 16,384-contract chunk of the American engine
+    spot = np.full(n, 100.0)
+    amounts = np.where(np.arange(n) % 2 == 0, 1.0, 0.0)[:, None] * np.ones((1, 2))
+    divs = CashDividends.from_rows(np.tile([[0.1, 0.3]], (n, 1)), amounts)
+    values = price(spot, 100.0, 0.5, 0.04, 0.0, 0.3, True, "american", dividends=divs)
+    assert np.all(values[0::2] == values[0]) and np.all(values[1::2] == values[1])
+    assert values[0] < values[1]  # the dividend payers' calls are worth less

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import Any
 
 
@@ -17,6 +18,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--strategy-file", help="strategy TOML (default: WHEELFLOW_STRATEGY_FILE)")
     p.add_argument("--top", type=int, default=10, help="rows per strategy to print")
     p.add_argument("--quiet", action="store_true", help="no progress display, Prefect logs shown")
+    p.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="also write the chains, bars and feeds fetched to DIR/<date>/*.parquet",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="replay the snapshot recorded at TIME (UTC, as in the recording) instead of fetching",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="the recording --as-of reads (default: WHEELFLOW_FILES_PATH)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -62,6 +80,12 @@ def _run(args: argparse.Namespace) -> int:
             as_of=args.date,
             universe_size=settings.synthetic_universe_size,
         )
+    if args.as_of is not None:
+        provider = _replay(args, settings)
+    if args.record is not None:
+        from wheelflow.providers.recording import recording
+
+        provider = recording(provider, args.record)
     symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
 
     with Progress(
@@ -106,6 +130,17 @@ def _run(args: argparse.Namespace) -> int:
     if summary.get("delivery"):  # the run delivered its alerts (or queued them for workers)
         console.print(summary["delivery"])
     return 0
+
+
+def _replay(args: argparse.Namespace, settings: Any) -> Any:
+    """The ``files`` provider over the recording, at the snapshot ``--as-of`` names."""
+    from wheelflow.errors import ConfigError
+    from wheelflow.providers.recording import open_recording
+
+    directory = args.replay or settings.files_path
+    if directory is None:
+        raise ConfigError("--as-of needs a recording: --replay DIR or WHEELFLOW_FILES_PATH")
+    return open_recording(directory, settings.exercise_style, snapshot=args.as_of)
 
 
 def _print_summary(console: Any, summary: dict[str, Any], engine: Any, top: int) -> None:

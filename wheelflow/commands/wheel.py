@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="orders pass only the per-order checks, not the risk service's portfolio limits",
     )
+    sim.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="step through a recording (wheelflow run --record) day by day with the full pipeline",
+    )
     sim.set_defaults(func=_simulate, needs_database=False)  # its own SQLite file
 
     wheel = subparsers.add_parser("wheel", help="the wheel lifecycle on the stored snapshots")
@@ -79,6 +85,7 @@ def _simulate(args: argparse.Namespace) -> int:
             start=args.start or DEFAULT_START,
             mode=args.mode,
             portfolio_limits=not args.no_portfolio_limits,
+            replay=_recording(args.replay, settings),
         )
         engine.dispose()
     print(result.summary())
@@ -92,6 +99,15 @@ def _simulate(args: argparse.Namespace) -> int:
             raise ConfigError("--chart needs matplotlib: pip install matplotlib") from None
         print(f"equity chart written to {args.chart}")
     return 0
+
+
+def _recording(directory: Path | None, settings: Any) -> Any:
+    """The recording ``--replay`` names, read once (None: the synthetic market)."""
+    if directory is None:
+        return None
+    from wheelflow.providers.recording import open_recording
+
+    return open_recording(directory, settings.exercise_style)
 
 
 def _context(args: argparse.Namespace) -> tuple[Any, Any, Any]:

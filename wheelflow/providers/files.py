@@ -18,6 +18,7 @@ parse keeps its row, with ``parse_error`` naming the file's column, so a gate qu
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,8 +88,10 @@ _SIDE_TABLES: dict[str, tuple[dict[str, tuple[str, Any]], tuple[str, ...]]] = {
 def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.name.lower().endswith(SUFFIXES))
+    if path.is_dir():  # recordings keep one sub-directory per day
+        return sorted(
+            p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
+        )
     raise ProviderError(
         f"files: {path} does not exist (set WHEELFLOW_FILES_PATH)",
         provider="files",
@@ -169,6 +172,7 @@ class FileChains:
             )
         everything = pd.concat(chains, ignore_index=True)
         self.snapshots = sorted(everything["snapshot_at"].dropna().unique())
+        self._everything = everything
         self._chain, self._snapshot = self._select(everything, snapshot)
         self._side = {
             kind: pd.concat(frames, ignore_index=True)
@@ -176,7 +180,8 @@ class FileChains:
             else empty_frame(_SIDE_TABLES[kind][1])
             for kind, frames in side.items()
         }
-        self._bars = self._side["bars"]
+        # A recording holds the bars each run fetched: one row per symbol and day (the latest).
+        self._bars = self._side["bars"].drop_duplicates(["symbol", "bar_date"], keep="last")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileChains:
@@ -223,6 +228,25 @@ class FileChains:
 
     def snapshot_time(self) -> dt.datetime:
         return self._snapshot
+
+    @property
+    def symbols(self) -> list[str]:
+        """The underlyings of the selected snapshot."""
+        return sorted(self._chain["underlying"].dropna().unique())
+
+    def at(self, snapshot: str | dt.datetime) -> FileChains:
+        """The same recording at another of its snapshots (files read once, shared)."""
+        other = copy.copy(self)
+        other._chain, other._snapshot = self._select(self._everything, str(snapshot))
+        return other
+
+    def daily_snapshots(self) -> list[dt.datetime]:
+        """The last recorded snapshot of each day, in order (what a daily replay steps through)."""
+        stamps = pd.Series(pd.to_datetime(self.snapshots))
+        if stamps.empty:
+            return [self._snapshot]
+        last = stamps.groupby(stamps.dt.date).max()
+        return [ts.to_pydatetime() for ts in last]
 
     def quotes(self, symbols: Sequence[str]) -> pd.DataFrame:
         """Quotes implied by the recording: ``last`` is the underlying price of the snapshot."""

@@ -130,51 +130,93 @@ def check_risk(
     ranked["blocked"] = reasons.map(bool).astype(bool)
     ranked["blocked_reason"] = reasons.map(lambda r: "; ".join(r) if r else None)
 
-    for symbol, group in ranked.groupby("underlying", sort=True):
-        g_csp = group[group["strategy"] == "csp"]
-        if len(g_csp):
-            need = float(g_csp["collateral"].min())
-            rows.append(
-                {
-                    "check_name": "cash_available",
-                    "subject": str(symbol),
-                    "passed": bool(need <= spendable),
-                    "metric_value": need,
-                    "limit_value": spendable,
-                    "message": f"smallest put needs ${need:,.0f}; ${spendable:,.0f} free",
-                    "details": {
-                        "candidates": len(g_csp),
-                        "blocked": int(no_cash[g_csp.index].sum()),
-                    },
-                }
+    # One row per symbol and check, aggregated over its candidates (no loop per symbol).
+    frame = pd.DataFrame(
+        {
+            "symbol": ranked["underlying"].astype(str),
+            "csp": csp,
+            "collateral": collateral.where(csp),
+            "concentration": concentration.where(csp),
+            "existing": existing,
+            "no_cash": no_cash,
+            "held": held,
+        }
+    )
+    puts = (
+        frame[frame["csp"]]
+        .groupby("symbol", sort=True)
+        .agg(
+            need=("collateral", "min"),
+            conc=("concentration", "min"),
+            existing=("existing", "first"),
+            candidates=("csp", "size"),
+            blocked=("no_cash", "sum"),
+        )
+    )
+    calls = frame[~frame["csp"]].groupby("symbol", sort=True).agg(shares=("held", "first"))
+    limit = config.max_symbol_concentration
+    parts = ([_put_rows(puts, spendable, limit)] if len(puts) else []) + (
+        [_call_rows(calls)] if len(calls) else []
+    )
+    if parts:
+        per_symbol = pd.concat(parts, ignore_index=True)
+        order = per_symbol.assign(
+            _k=per_symbol["check_name"].map(
+                {"cash_available": 0, "symbol_concentration": 1, "covered": 2}
             )
-            conc = float(concentration[g_csp.index].min())
-            rows.append(
-                {
-                    "check_name": "symbol_concentration",
-                    "subject": str(symbol),
-                    "passed": bool(conc <= config.max_symbol_concentration),
-                    "metric_value": conc,
-                    "limit_value": config.max_symbol_concentration,
-                    "message": f"{symbol} would be {conc:.1%} of equity with one more put",
-                    "details": {"existing_exposure": float(existing[g_csp.index].iloc[0])},
-                }
-            )
-        g_cc = group[group["strategy"] == "cc"]
-        if len(g_cc):
-            shares = int(held[g_cc.index].iloc[0])
-            rows.append(
-                {
-                    "check_name": "covered",
-                    "subject": str(symbol),
-                    "passed": shares >= 100,
-                    "metric_value": float(shares),
-                    "limit_value": 100.0,
-                    "message": f"{shares} shares of {symbol} held",
-                    "details": None,
-                }
-            )
+        ).sort_values(["subject", "_k"], kind="stable")
+        rows += order.drop(columns="_k").to_dict(orient="records")
     checks = pd.DataFrame(rows, columns=list(RISK_COLUMNS))
     checks["passed"] = checks["passed"].astype(bool)
     checks["metric_value"] = checks["metric_value"].astype(float).replace([np.inf, -np.inf], np.nan)
     return ranked, checks
+
+
+def _put_rows(puts: pd.DataFrame, spendable: float, limit: float) -> pd.DataFrame:
+    """``cash_available`` and ``symbol_concentration`` rows, one each per symbol with puts."""
+    cash_rows = pd.DataFrame(
+        {
+            "check_name": "cash_available",
+            "subject": puts.index,
+            "passed": puts["need"] <= spendable,
+            "metric_value": puts["need"],
+            "limit_value": spendable,
+            "message": "smallest put needs $"
+            + puts["need"].map("{:,.0f}".format)
+            + f"; ${spendable:,.0f} free",
+            "details": [
+                {"candidates": int(c), "blocked": int(b)}
+                for c, b in zip(puts["candidates"], puts["blocked"], strict=True)
+            ],
+        }
+    )
+    concentration_rows = pd.DataFrame(
+        {
+            "check_name": "symbol_concentration",
+            "subject": puts.index,
+            "passed": puts["conc"] <= limit,
+            "metric_value": puts["conc"],
+            "limit_value": limit,
+            "message": puts.index
+            + " would be "
+            + puts["conc"].map("{:.1%}".format)
+            + " of equity with one more put",
+            "details": [{"existing_exposure": float(e)} for e in puts["existing"]],
+        }
+    )
+    return pd.concat([cash_rows, concentration_rows], ignore_index=True)
+
+
+def _call_rows(calls: pd.DataFrame) -> pd.DataFrame:
+    """``covered`` rows, one per symbol with calls."""
+    return pd.DataFrame(
+        {
+            "check_name": "covered",
+            "subject": calls.index,
+            "passed": calls["shares"] >= 100,
+            "metric_value": calls["shares"].astype(float),
+            "limit_value": 100.0,
+            "message": calls["shares"].astype(str) + " shares of " + calls.index + " held",
+            "details": None,
+        }
+    )

@@ -58,13 +58,16 @@ class PortfolioGuard:
         bars: pd.DataFrame | None = None,
         provider_sectors: Mapping[str, str] | None = None,
     ) -> None:
-        """Build the market context of ``snapshot_at`` (from ``bars``, else the stored bars)."""
-        if bars is None:
-            with self.engine.connect() as conn:
-                bars = read_bars(conn, snapshot_at)
+        """Build the market context of ``snapshot_at`` for ``symbols`` (the orders' underlyings)
+        and every name held (from ``bars``, else the stored bars)."""
+        with self.engine.connect() as conn:
+            held = read_open_positions(conn, snapshot_at)["symbol"].astype(str).tolist()
+            wanted = sorted({*symbols, *held, self.config.benchmark})
+            if bars is None:
+                bars = read_bars(conn, snapshot_at, wanted)
         self.market = market_context(
             bars,
-            [*symbols, self.config.benchmark],
+            wanted,
             self.sector_map,
             provider_sectors,
             benchmark=self.config.benchmark,

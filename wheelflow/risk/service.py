@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from models.tables import PriceBar
 from wheelflow.db import execute, read_frame, upsert_frame
 from wheelflow.risk.account import (
     account_figures,
@@ -57,12 +58,22 @@ def read_spot(conn: Connection, snapshot_at: dt.datetime) -> pd.Series:
     return pd.Series(frame["last"].astype(float).to_numpy(), index=frame["symbol"].astype(str))
 
 
-def read_bars(conn: Connection, snapshot_at: dt.datetime, days: int = HISTORY_DAYS) -> pd.DataFrame:
-    return read_frame(
-        conn,
-        "SELECT symbol, bar_date, close FROM price_bars WHERE bar_date >= :lo AND bar_date <= :hi",
-        {"lo": snapshot_at.date() - dt.timedelta(days=days), "hi": snapshot_at.date()},
+def read_bars(
+    conn: Connection,
+    snapshot_at: dt.datetime,
+    symbols: Sequence[str] | None = None,
+    days: int = HISTORY_DAYS,
+) -> pd.DataFrame:
+    """Daily closes of ``symbols`` (all when None) over the ``days`` before the snapshot."""
+    bars = PriceBar.__table__
+    query = select(bars.c.symbol, bars.c.bar_date, bars.c.close).where(
+        bars.c.bar_date >= snapshot_at.date() - dt.timedelta(days=days),
+        bars.c.bar_date <= snapshot_at.date(),
     )
+    if symbols is not None:
+        query = query.where(bars.c.symbol.in_(sorted({str(s) for s in symbols})))
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=["symbol", "bar_date", "close"])
 
 
 def assess(
@@ -85,7 +96,7 @@ def assess(
     spot = read_spot(conn, snapshot_at)
     symbols = sorted(set(positions["symbol"].astype(str)) | {str(s) for s in extra_symbols})
     market = market_context(
-        read_bars(conn, snapshot_at),
+        read_bars(conn, snapshot_at, [*symbols, config.benchmark]),
         [*symbols, config.benchmark],
         load_sector_map(config.sector_file),
         provider_sectors,

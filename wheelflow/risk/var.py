@@ -89,14 +89,17 @@ def var_table(
     """VaR and ES per method (historical, monte_carlo), horizon (1d, to_expiry) and level."""
     rows: list[dict[str, object]] = []
     to_expiry = horizon_to_expiry(book)
+    position = {s: i for i, s in enumerate(cov_symbols)}
+    own = [position[str(s)] for s in book.symbols if str(s) in position]
     for horizon_name, days in (("1d", 1), ("to_expiry", to_expiry)):
         hist = historical_moves(returns, book.symbols, days) if len(returns) else np.zeros((0, 0))
         samples: dict[str, FloatArray] = {}
         if len(hist) >= MIN_HISTORY_SCENARIOS:
             samples["historical"] = revalue(book, hist, horizon_years=days * DAY)
-        if len(cov_symbols):
-            drawn = monte_carlo_moves(cov, scenarios, days, seed)
-            mc = select_moves(drawn, cov_symbols, book.symbols)
+        if len(own):
+            # only the book's names: a small eigen-decomposition, not the whole universe's
+            drawn = monte_carlo_moves(cov[np.ix_(own, own)], scenarios, days, seed)
+            mc = select_moves(drawn, [cov_symbols[i] for i in own], book.symbols)
             samples["monte_carlo"] = revalue(book, mc, horizon_years=days * DAY)
         for method, pnl in samples.items():
             for level in LEVELS:

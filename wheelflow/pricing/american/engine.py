@@ -8,7 +8,7 @@ sigma >= 5 %, whatever the maturity). A call is a put with spot and strike, r an
 (McDonald and Schroder 1998): C(S, K, r, q) = P(K, S, q, r).
 
 ``data/eep_table.npz`` (built by ``scripts/build_american_table.py`` with QuantLib's QdFp
-engine, accurate scheme) holds, on a grid of 31 ln v x 14 ln alpha x 20 rho nodes, where
+engine, accurate scheme) holds, on a grid of 26 ln v x 19 ln alpha x 20 rho nodes, where
 rho = beta / (alpha + beta) = q / (r + q) is the put's yield share (the premium collapses once
 q exceeds r, on the scale of r):
 
@@ -27,8 +27,8 @@ derivatives of the same interpolant (chain rule through z and the boundary), con
 the prices. The IV is bracketed Newton on that price, started from the European IV of the quote
 (an upper bound, since the premium is never negative).
 
-Domain of the table: v in [0.002, 4], alpha up to 2.4 (below its first node, 0.01, the premium
-per unit alpha is held), beta in [0, 2.4] (rho above its last node, 0.95, is held: the
+Domain of the table: v in [0.002, 4], alpha up to 2.4 (below its first node, 0.001, the
+premium per unit alpha is held), beta in [0, 2.4] (rho above its last node, 0.95, is held: the
 premium is negligible there). Contracts outside it are priced by the
 Bjerksund-Stensland (2002) fallback of :mod:`wheelflow.pricing.american.bjerksund_stensland`.
 Accuracy against QuantLib: tests/unit/test_pricing_american_engine.py and bench/pricing.py.

@@ -100,13 +100,15 @@ def _contracts(
     q: FloatArray,
     call: BoolArray,
     dividends: CashDividends | None,
-    rows: slice | None = None,
+    rows: tuple[slice, int] | None = None,
 ) -> _Contracts:
     if dividends is None:
         return _Contracts(s, k, t, r, q, call, s)
-    times, amounts = dividends.rows(s.size if rows is None else rows.stop)
-    if rows is not None:
-        times, amounts = times[rows], amounts[rows]
+    if rows is None:
+        times, amounts = dividends.rows(s.size)
+    else:  # one chunk of n contracts
+        part, n = rows
+        times, amounts = (x[part] for x in dividends.rows(n))
     esc = escrow(s, t, r, CashDividends(times, amounts))
     branches = []
     for j in range(times.shape[1]):
@@ -329,8 +331,9 @@ def price(
     return out.reshape(shape)
 
 
-def _rows(part: slice, n: int, dividends: CashDividends | None) -> slice | None:
-    return None if dividends is None else slice(part.start, min(part.stop, n))
+def _rows(part: slice, n: int, dividends: CashDividends | None) -> tuple[slice, int] | None:
+    """The chunk ``part`` of ``n`` contracts, for slicing their dividend rows."""
+    return None if dividends is None else (part, n)
 
 
 def greeks(
