@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from api.alert_dispatch import OutboxDispatcher
 from api.auth import PUBLIC, WheelflowAuthMiddleware
 from api.cache import SharedStaleWhileRevalidate, StaleWhileRevalidate
+from api.controllers.accounts import AccountsController
 from api.controllers.admin import AdminController
 from api.controllers.alerting import (
     AlertmanagerController,
@@ -203,6 +204,7 @@ def create_app(
             SystemController,
             SessionController,
             AdminController,
+            AccountsController,
             MarketController,
             PortfolioController,
             OperationsController,

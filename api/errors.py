@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from wheelflow.alerts.subscriptions import SubscriptionNotFound
@@ -45,8 +46,15 @@ def database_unavailable(request: Request[Any, Any, Any], exc: OperationalError)
     return _body(503, "database unavailable, retry later")
 
 
+def shared_state_unavailable(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    """Redis (limits, sessions) is down: refuse (fail closed) with a retryable 503."""
+    log.warning("shared state (Redis) unavailable on %s: %s", request.url.path, exc)
+    return _body(503, "shared state unavailable, retry later")
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OperationalError: database_unavailable,
+    RedisError: shared_state_unavailable,
     QueryInputError: query_input_error,
     NotFound: not_found,
     SubscriptionNotFound: not_found,

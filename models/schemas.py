@@ -128,6 +128,37 @@ class ApiKeyOut(Struct):
     revoked_at: dt.datetime | None = None
 
 
+RowIdField = Annotated[int, Meta(ge=1, le=MAX_ID)]
+
+
+class AccountMemberAdd(Struct, forbid_unknown_fields=True):
+    """Exactly one of the two."""
+
+    user_id: RowIdField | None = None
+    team_id: RowIdField | None = None
+
+
+class AccountOwner(Struct):
+    id: int
+    user_id: int | None = None
+    username: str | None = None
+    team_id: int | None = None
+    team: str | None = None
+
+
+class AccountOut(Struct):
+    account: str
+    owners: list[AccountOwner]
+
+
+class TeamCreate(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
+
+
+class TeamMemberAdd(Struct, forbid_unknown_fields=True):
+    user_id: RowIdField
+
+
 class AuditEventOut(Struct):
     id: int
     at: dt.datetime

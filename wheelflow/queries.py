@@ -12,6 +12,7 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -228,10 +229,17 @@ def option_chain(
 
 
 def positions(
-    conn: Connection, *, status: str | None = None, symbol: str | None = None
+    conn: Connection,
+    *,
+    status: str | None = None,
+    symbol: str | None = None,
+    accounts: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Positions, of ``accounts`` only when given (None: every account)."""
     t = _table(Position)
     query = select(t).order_by(t.c.id)
+    if accounts is not None:
+        query = query.where(t.c.account.in_(sorted(accounts)))
     if status:
         query = query.where(t.c.status == status)
     if symbol:
@@ -239,10 +247,14 @@ def positions(
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def position(conn: Connection, position_id: int) -> dict[str, Any]:
+def position(
+    conn: Connection, position_id: int, *, accounts: Collection[str] | None = None
+) -> dict[str, Any]:
+    """One position; NotFound also when it belongs to none of ``accounts`` (when given), so
+    its existence is not revealed."""
     t = _table(Position)
     row = conn.execute(select(t).where(t.c.id == position_id)).mappings().first()
-    if row is None:
+    if row is None or (accounts is not None and row["account"] not in accounts):
         raise NotFound(f"no position with id {position_id}")
     return dict(row)
 
@@ -281,13 +293,14 @@ def _latest_marks(conn: Connection, open_positions: pd.DataFrame) -> pd.Series:
     return marks.astype(float)
 
 
-def pnl(conn: Connection) -> dict[str, Any]:
-    """Realized (closed and partial) and unrealized (open, marked to the latest quote) P&L in USD.
+def pnl(conn: Connection, *, accounts: Collection[str] | None = None) -> dict[str, Any]:
+    """Realized (closed and partial) and unrealized (open, marked to the latest quote) P&L in USD,
+    of the positions of ``accounts`` (None: every account).
 
     Unrealized = (mark - average_price) x quantity x multiplier (100 for options), so a short
     put sold at 2.00 and marked at 0.50 shows +150 per contract.
     """
-    frame = pd.DataFrame(positions(conn))
+    frame = pd.DataFrame(positions(conn, accounts=accounts))
     if frame.empty:
         return {
             "total": {"realized": 0.0, "unrealized": 0.0, "unmarked_positions": 0},
@@ -336,16 +349,24 @@ def pnl(conn: Connection) -> dict[str, Any]:
 
 
 def wheel_cycles(
-    conn: Connection, *, symbol: str | None = None, is_open: bool | None = None
+    conn: Connection,
+    *,
+    symbol: str | None = None,
+    is_open: bool | None = None,
+    accounts: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Wheel cycles from the lifecycle's ``wheel_cycles`` table, newest first.
+    """Wheel cycles from the lifecycle's ``wheel_cycles`` table, newest first (of ``accounts``
+    only when given).
 
     Falls back to ``derived_wheel_cycles`` when that table does not exist (older databases).
     """
     t = Base.metadata.tables.get("wheel_cycles")
     if t is None or not inspect(conn).has_table("wheel_cycles"):
-        return {"source": "positions", "cycles": derived_wheel_cycles(conn, symbol=symbol)}
+        cycles = derived_wheel_cycles(conn, symbol=symbol, accounts=accounts)
+        return {"source": "positions", "cycles": cycles}
     query = select(t).order_by(t.c.id.desc())
+    if accounts is not None:
+        query = query.where(t.c.account.in_(sorted(accounts)))
     if symbol:
         query = query.where(t.c.symbol == normalize_symbol(symbol))
     if is_open is not None:
@@ -353,10 +374,12 @@ def wheel_cycles(
     return {"source": "wheel_cycles", "cycles": [dict(r) for r in conn.execute(query).mappings()]}
 
 
-def derived_wheel_cycles(conn: Connection, *, symbol: str | None = None) -> list[dict[str, Any]]:
+def derived_wheel_cycles(
+    conn: Connection, *, symbol: str | None = None, accounts: Collection[str] | None = None
+) -> list[dict[str, Any]]:
     """Cycles derived from positions grouped by ``cycle_id`` (by symbol when unset): legs, open
     legs, realized P&L (USD), first open and last close."""
-    frame = pd.DataFrame(positions(conn, symbol=symbol))
+    frame = pd.DataFrame(positions(conn, symbol=symbol, accounts=accounts))
     if frame.empty:
         return []
     key = (

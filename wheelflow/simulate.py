@@ -180,7 +180,10 @@ def simulate(
             snapshot_at,
             market.symbols,
             bars=market.price_history(market.symbols, day - dt.timedelta(days=400), day),
-            provider_sectors=market.sectors(market.symbols),
+            # the provider's sectors where it has them (the synthetic market; not a recording)
+            provider_sectors=(
+                market.sectors(market.symbols) if hasattr(market, "sectors") else None
+            ),
         )
         broker.expire_working_orders(wheel.account, snapshot_at)
         decisions = decide(

@@ -19,7 +19,7 @@ from tests.integration.test_api_seed import (  # noqa: F401  (fixtures)
     shared_engine,
     shared_roles,
 )
-from wheelflow import security
+from wheelflow import authorization, security
 from wheelflow.db import transaction
 
 
@@ -65,6 +65,11 @@ MATRIX: list[tuple[str, str, str | None, dict | None]] = [
     ("PATCH", "/users/{user_id}", "admin", {"active": True}),
     ("DELETE", "/users/{user_id}", "admin", None),
     ("GET", "/audit", "admin", None),
+    ("GET", "/accounts", "trader", None),
+    ("POST", "/accounts/{account}/members", "admin", {"user_id": 2}),
+    ("DELETE", "/accounts/{account}/members/{member_id}", "admin", None),
+    ("POST", "/teams", "admin", {"name": "TEAM"}),
+    ("POST", "/teams/{team_id}/members", "admin", {"user_id": 2}),
     ("GET", "/api-keys", "admin", None),
     ("POST", "/api-keys", "admin", {"name": "notebook", "role": "viewer"}),
     ("DELETE", "/api-keys/{key_id}", "admin", None),
@@ -95,6 +100,19 @@ def _concrete(method: str, path: str, client, headers: dict[str, str]) -> str:
                 conn, f"doomed-{uuid.uuid4().hex[:8]}", PASSWORD, "viewer"
             )
         return path.replace("{user_id}", str(doomed))
+    if "{member_id}" in path:
+        with transaction(client.app.state.engine) as conn:
+            team = authorization.create_team(conn, f"team-{uuid.uuid4().hex[:8]}")
+            member = authorization.add_account_member(conn, "paper", team_id=team)
+        return path.replace("{account}", "paper").replace("{member_id}", str(member))
+    if "{team_id}" in path:
+        with transaction(client.app.state.engine) as conn:
+            team = authorization.create_team(conn, f"team-{uuid.uuid4().hex[:8]}")
+        return path.replace("{team_id}", str(team))
+    if "{account}" in path:
+        return path.replace("{account}", "paper")
+    if path == "/teams":
+        return path
     if "{subscription_id}" in path:  # the caller's own subscription
         created = client.post("/me/subscriptions", json=SUBSCRIPTION, headers=headers)
         sub_id = created.json()["id"] if created.status_code == 201 else 1
@@ -139,6 +157,8 @@ def test_role_matrix_every_caller_gets_exactly_its_rights(client, as_role, calle
     headers = as_role.get(caller, {})
     for method, path, needs, body in MATRIX:
         url = _concrete(method, path, client, headers)
+        if body == {"name": "TEAM"}:
+            body = {"name": f"team-{uuid.uuid4().hex[:8]}"}
         response = client.request(method, url, json=body, headers=headers)
         if needs is None:
             allowed = True

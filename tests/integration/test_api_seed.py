@@ -18,12 +18,13 @@ import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from api.app import create_app
+from models.auth import User
 from models.tables import Alert
 from tests.conftest import _fresh_postgres_url
-from wheelflow import passwords, security
+from wheelflow import authorization, passwords, security
 from wheelflow.db import ensure_schema, make_engine, transaction, upsert_frame
 from wheelflow.occ import occ_symbol
 from wheelflow.settings import Settings, load_settings
@@ -330,6 +331,9 @@ def seed(engine: Engine) -> None:
         )
         for role in security.ROLES:
             security.create_user(conn, role, PASSWORD, role)
+        # the trader owns the paper account (admins see every account)
+        trader_id = conn.execute(select(User.id).where(User.username == "trader")).scalar_one()
+        authorization.add_account_member(conn, "paper", user_id=trader_id)
 
 
 def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -338,6 +342,7 @@ def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "jwt_secret": "test-jwt-secret-0123456789abcdef0123456789",
         "webhook_secret": WEBHOOK_SECRET,
         "login_rate_per_minute": 1000,
+        "login_account_failures": 1000,
         "webhook_rate_per_minute": 1000,
         "live_poll_seconds": 0,  # the live watcher is tested on its own (test_dashboard_live.py)
     }

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert
 
 from models.tables import Position, utcnow
 from tests.integration.test_api_seed import PASSWORD, api_settings, bearer, login, make_client
-from wheelflow import security
+from wheelflow import authorization, security
 from wheelflow.db import read_frame, transaction, upsert_frame
 from wheelflow.execution.paper import PaperBroker
 from wheelflow.execution.service import PositionService
@@ -259,11 +259,16 @@ def test_get_risk_shows_viewers_aggregates_and_traders_the_holdings(
     _seed_accounts(engine)
     apply_risk_checks(_ctx(engine, RiskConfig()), pd.DataFrame([_candidate("CCC", 18.0)]))
     with transaction(engine) as conn:
-        for role in ("viewer", "trader"):
-            security.create_user(conn, role, PASSWORD, role)
+        ids = {
+            name: security.create_user(conn, name, PASSWORD, role)
+            for name, role in (("viewer", "viewer"), ("trader", "trader"), ("outsider", "trader"))
+        }
+        authorization.add_account_member(conn, "paper", user_id=ids["trader"])  # the trader's own
     with make_client(engine, api_settings(tmp_path)) as client:
         viewer = client.get("/risk", headers=bearer(login(client, "viewer"))).json()
         trader = client.get("/risk", headers=bearer(login(client, "trader"))).json()
+        stranger = client.get("/risk", headers=bearer(login(client, "outsider"))).json()
+    assert stranger["accounts"] == []  # holdings of accounts a trader does not own stay hidden
     paper = {a["account"]: a for a in viewer["accounts"]}["paper"]
     assert paper["scope"] == "aggregate"
     assert 0 < paper["var_95_1d_pct"] < paper["var_99_1d_pct"] < 1
