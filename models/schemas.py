@@ -202,6 +202,21 @@ class RankingOut(Struct):
     open_interest: int | None = None
     volume: int | None = None
     blocked_reason: str | None = None
+    # Net of the real fill and all fees, under the forecast volatility (README: expected value).
+    fill_price: float | None = None  # per share, on the tick
+    fees: float | None = None  # USD per contract, opening
+    forecast_vol: float | None = None
+    probability_assignment: float | None = None
+    expected_loss_given_assignment: float | None = None  # USD per contract
+    gross_expected_value: float | None = None  # USD per contract, at mid, no fees
+    expected_value: float | None = None  # USD per contract: the ranking key
+    expected_value_per_day: float | None = None
+    net_annualized_return: float | None = None
+    dividend_pv: float | None = None
+    spans_earnings: bool = False
+    spans_ex_dividend: bool = False
+    early_assignment_risk: bool = False
+    flags: str | None = None
 
 
 class RankingsPage(Struct):

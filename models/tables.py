@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -183,9 +184,27 @@ class Ranking(Base):
     score: Mapped[float] = mapped_column(Float)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_reason: Mapped[str | None] = mapped_column(Text)
+    # Net of the real fill and fees, under the forecast volatility (strategy/expected_value.py).
+    fill_price: Mapped[float | None] = mapped_column(Float)  # per share, on the tick
+    fees: Mapped[float | None] = mapped_column(Float)  # USD per contract, opening
+    forecast_vol: Mapped[float | None] = mapped_column(Float)  # annualized, over the DTE
+    probability_assignment: Mapped[float | None] = mapped_column(Float)
+    expected_loss_given_assignment: Mapped[float | None] = mapped_column(Float)  # USD/contract
+    gross_expected_value: Mapped[float | None] = mapped_column(Float)  # at mid, no fees
+    expected_value: Mapped[float | None] = mapped_column(Float)  # USD per contract: rank key
+    expected_value_per_day: Mapped[float | None] = mapped_column(Float)  # USD per day
+    net_annualized_return: Mapped[float | None] = mapped_column(Float)  # after fill and fees
+    dividend_pv: Mapped[float | None] = mapped_column(Float)  # per share, before expiry
+    spans_earnings: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    spans_ex_dividend: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    early_assignment_risk: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    flags: Mapped[str | None] = mapped_column(String(64))  # "negative_ev,earnings,..."
 
     __table_args__ = (
         Index("ix_rankings_snapshot_strategy_rank", "snapshot_at", "strategy", "rank"),
+        Index("ix_rankings_snapshot_strategy_ev", "snapshot_at", "strategy", "expected_value"),
         Index("ix_rankings_underlying_snapshot", "underlying", "snapshot_at"),
     )
 

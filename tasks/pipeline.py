@@ -20,6 +20,7 @@ from wheelflow.pipeline import IngestResult, PipelineSteps, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
 from wheelflow.providers.http import retry_whole_batch
 from wheelflow.settings import Settings
+from wheelflow.strategy.valuation import MarketContext
 
 # Provider calls: the defaults below; ``prefect_steps`` sets retries and delays from settings
 # (WHEELFLOW_TASK_RETRIES, WHEELFLOW_TASK_RETRY_DELAY_SECONDS). Per-request faults (timeouts,
@@ -93,8 +94,9 @@ def rank_opportunities(
     chains: pd.DataFrame,
     cc_cost_basis: dict[str, float],
     csp_symbols: Sequence[str] | None,
+    market: MarketContext | None = None,
 ) -> pd.DataFrame:
-    return stages.rank_opportunities(ctx, chains, cc_cost_basis, csp_symbols)
+    return stages.rank_opportunities(ctx, chains, cc_cost_basis, csp_symbols, market)
 
 
 @task(name="check-risk", cache_policy=NO_CACHE)

@@ -73,11 +73,14 @@ def normalize_symbol(symbol: str, *, field: str = "symbol") -> str:
 
 @dataclass(frozen=True)
 class RankingFilter:
-    """Filters of ``GET /rankings``; ``min_return`` is annualized, ``max_delta`` is |delta|."""
+    """Filters of ``GET /rankings``; ``min_return`` is annualized, ``max_delta`` is |delta|,
+    ``min_ev`` the expected value per contract (USD, net), ``unflagged`` drops flagged rows."""
 
     strategy: str | None = None
     symbol: str | None = None
     min_return: float | None = None
+    min_ev: float | None = None
+    unflagged: bool = False
     max_delta: float | None = None
     min_dte: int | None = None
     max_dte: int | None = None
@@ -129,8 +132,9 @@ def rankings_page(
 ) -> dict[str, Any]:
     """One page of ranked candidates: ``items``, ``next_cursor``, ``snapshot_at``, ``run_id``.
 
-    Ordered by strategy, rank, OCC symbol; the cursor pins the snapshot so pages of one listing
-    never mix runs. One round trip: the latest snapshot is a subquery (index on snapshot_at).
+    Ordered by strategy, rank (rank 1 = the highest expected value), OCC symbol; the cursor
+    pins the snapshot so pages of one listing never mix runs. One round trip: the latest
+    snapshot is a subquery (index on snapshot_at).
     """
     c = _RANKINGS.c
     after: tuple[str, int, str] | None = None
@@ -151,6 +155,10 @@ def rankings_page(
         conditions.append(c.underlying == normalize_symbol(filters.symbol))
     if filters.min_return is not None:
         conditions.append(c.annualized_return >= filters.min_return)
+    if filters.min_ev is not None:
+        conditions.append(c.expected_value >= filters.min_ev)
+    if filters.unflagged:
+        conditions.append(c.flags.is_(None))
     if filters.max_delta is not None:
         conditions.append(func.abs(c.delta) <= filters.max_delta)
     if filters.min_dte is not None:

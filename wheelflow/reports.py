@@ -4,25 +4,60 @@ from __future__ import annotations
 
 import pandas as pd
 
+# Gross figures (premium at mid, annualized return) next to the net ones (fill, EV, net return).
 TOP_COLUMNS = (
     ("rank", "#", "{}"),
     ("underlying", "Symbol", "{}"),
     ("expiration", "Expiry", "{:%Y-%m-%d}"),
     ("strike", "Strike", "{:g}"),
     ("days_to_expiry", "DTE", "{}"),
-    ("premium", "Premium", "{:.2f}"),
+    ("premium", "Mid", "{:.2f}"),
+    ("fill_price", "Fill", "{:.2f}"),
     ("delta", "Delta", "{:+.2f}"),
     ("iv", "IV", "{:.0%}"),
-    ("annualized_return", "Ann. return", "{:.1%}"),
+    ("forecast_vol", "Fcst vol", "{:.0%}"),
+    ("annualized_return", "Gross ann.", "{:.1%}"),
+    ("net_annualized_return", "Net ann.", "{:.1%}"),
+    ("expected_value", "EV $", "{:+.2f}"),
+    ("expected_value_per_day", "EV $/day", "{:+.3f}"),
+    ("probability_assignment", "P(assign)", "{:.0%}"),
     ("probability_otm", "P(OTM)", "{:.0%}"),
     ("breakeven", "Breakeven", "{:.2f}"),
     ("collateral", "Collateral", "${:,.0f}"),
     ("spread_pct", "Spread", "{:.0%}"),
     ("open_interest", "OI", "{:,}"),
+    ("flags", "Flags", "{}"),
 )
 
-# The terminal table drops what fits in 100 columns least well.
-CLI_COLUMNS = frozenset(c for c, _, _ in TOP_COLUMNS) - {"collateral"}
+# The terminal table keeps what a trader decides on (gross: the annualized return at mid; net:
+# the fill, the net return, EV) in ~120 columns; the artifact has every column.
+CLI_COLUMNS = frozenset(
+    {
+        "rank",
+        "underlying",
+        "expiration",
+        "strike",
+        "days_to_expiry",
+        "fill_price",
+        "iv",
+        "forecast_vol",
+        "annualized_return",
+        "net_annualized_return",
+        "expected_value",
+        "probability_assignment",
+        "flags",
+    }
+)
+_SHORT_FLAGS = {
+    "negative_ev": "EV<0",
+    "earnings": "earn",
+    "ex_dividend": "ex-div",
+    "early_assignment": "early",
+}
+
+
+def _short_flags(flags: str) -> str:
+    return " ".join(_SHORT_FLAGS.get(f, f) for f in flags.split(","))
 
 
 def top_rows(rankings: pd.DataFrame, strategy: str, n: int) -> list[list[str]]:
@@ -37,6 +72,8 @@ def top_rows(rankings: pd.DataFrame, strategy: str, n: int) -> list[list[str]]:
             value = rec.get(col)
             if col == "expiration":
                 value = pd.Timestamp(value)
+            elif col == "flags" and isinstance(value, str):
+                value = _short_flags(value)
             cells.append("" if value is None or value != value else fmt.format(value))
         rows.append(cells)
     return rows

@@ -180,7 +180,10 @@ def simulate(
             snapshot_at,
             market.symbols,
             bars=market.price_history(market.symbols, day - dt.timedelta(days=400), day),
-            provider_sectors=market.sectors(market.symbols),
+            # the provider's sectors where it has them (the synthetic market; not a recording)
+            provider_sectors=(
+                market.sectors(market.symbols) if hasattr(market, "sectors") else None
+            ),
         )
         broker.expire_working_orders(wheel.account, snapshot_at)
         decisions = decide(
@@ -234,6 +237,7 @@ def _fast_rankings(
     Idle symbols whose cheapest plausible put (strike 0.6 x spot) exceeds both their allocation
     and today's budget are not fetched: they could not be sized to one contract anyway."""
     from wheelflow.pipeline import compute_greeks
+    from wheelflow.pipeline.context import history_start, load_market_context
     from wheelflow.strategy.screening import rank_candidates
 
     quotes = market.quotes(market.symbols)
@@ -269,12 +273,21 @@ def _fast_rankings(
         for s, c in held.items()
         if c.cost_basis is not None and (c.state is WheelState.LONG_STOCK or s in rolling)
     }
+    day = snapshot_at.date()
+    bars = market.price_history(symbols, history_start(day, config.expected_value), day)
+    context = load_market_context(market, symbols, day, config.expected_value, bars).context
     frames = []
     if put_symbols:
         puts = greeks[greeks["underlying"].isin(put_symbols)]
         frames.append(
             rank_candidates(
-                puts, "csp", screening, snapshot_at, risk_free_rate=settings.risk_free_rate
+                puts,
+                "csp",
+                screening,
+                snapshot_at,
+                risk_free_rate=settings.risk_free_rate,
+                strategy_config=config,
+                context=context,
             )
         )
     if basis:
@@ -286,6 +299,8 @@ def _fast_rankings(
                 snapshot_at,
                 risk_free_rate=settings.risk_free_rate,
                 cost_basis=basis,
+                strategy_config=config,
+                context=context,
             )
         )
     csp = pd.DataFrame(columns=["occ_symbol", "blocked"])

@@ -48,8 +48,16 @@ class VolatilityForecast:
     persistence: np.ndarray
     model: tuple[str, ...]  # which model produced each row ("blend", "garch")
 
+    @classmethod
+    def empty(cls) -> VolatilityForecast:
+        """No forecast for any symbol (contracts are then valued at their implied vol)."""
+        none = np.array([], dtype=float)
+        return cls((), none, none, none, ())
+
     def annualized(self, symbols: pd.Series | np.ndarray, days: np.ndarray) -> np.ndarray:
         """Forecast volatility (annualized) of each (underlying, calendar days) pair."""
+        if not self.symbols:
+            return np.full(len(np.asarray(days)), np.nan)
         pos = {s: i for i, s in enumerate(self.symbols)}
         idx = pd.Series(np.asarray(symbols, dtype=object)).map(pos)
         known = idx.notna().to_numpy()
@@ -124,8 +132,7 @@ def garch_parameters(returns: pd.DataFrame) -> pd.DataFrame:
 def forecast_volatility(bars: pd.DataFrame, model: Model = "blend") -> VolatilityForecast:
     """Fit ``model`` to each symbol's closes in ``bars`` (BAR_COLUMNS)."""
     if bars.empty:
-        empty = np.array([], dtype=float)
-        return VolatilityForecast((), empty, empty, empty, ())
+        return VolatilityForecast.empty()
     returns = log_returns(bars)
     blend = blend_parameters(returns)
     used = pd.Series("blend", index=blend.index, dtype=object)

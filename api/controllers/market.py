@@ -57,6 +57,8 @@ class MarketController(Controller):
         strategy: FromQuery[Strategy | None] = None,
         symbol: SymbolQuery = None,
         min_return: Fraction = None,
+        min_ev: Annotated[float | None, QueryParameter(ge=-1e6, le=1e6)] = None,
+        unflagged: bool = False,
         max_delta: Annotated[float | None, QueryParameter(ge=0, le=1)] = None,
         min_dte: Days = None,
         max_dte: Days = None,
@@ -67,7 +69,10 @@ class MarketController(Controller):
     ) -> Response[RankingsPage]:
         """Ranked cash-secured puts (csp) and covered calls (cc) of the latest run (or ``run_id``).
 
-        ``min_return`` filters the annualized return (fraction), ``max_delta`` the absolute delta.
+        Ranks follow the expected value per contract after fills and fees (rank 1 = highest).
+        ``min_return`` filters the annualized return (fraction), ``min_ev`` the expected value
+        (USD per contract), ``unflagged=true`` drops rows with flags (negative EV, earnings,
+        ex-dividend, early assignment), ``max_delta`` the absolute delta.
         Follow ``next_cursor`` for the next page. ``format=csv|parquet`` returns the page as a file.
         Pages are cached for WHEELFLOW_API_CACHE_SECONDS: a new run shows up within that time.
         """
@@ -75,6 +80,8 @@ class MarketController(Controller):
             strategy=strategy,
             symbol=symbol,
             min_return=min_return,
+            min_ev=min_ev,
+            unflagged=unflagged,
             max_delta=max_delta,
             min_dte=min_dte,
             max_dte=max_dte,

@@ -80,6 +80,14 @@ def test_rankings_min_return_filters_annualized_return(client, as_role):
     assert items and all(r["annualized_return"] >= 0.15 for r in items)
 
 
+def test_rankings_min_ev_and_unflagged_filter_on_expected_value(client, as_role):
+    items = client.get("/rankings?min_ev=5", headers=as_role["viewer"]).json()["items"]
+    assert len(items) == 12 and all(r["expected_value"] >= 5 for r in items)
+    clean = client.get("/rankings?unflagged=true", headers=as_role["viewer"]).json()["items"]
+    assert len(clean) == 18 and all(r["flags"] is None for r in clean)
+    assert all(r["expected_value"] >= 0 for r in clean)
+
+
 def test_rankings_cursor_pages_cover_every_row_once(client, as_role):
     seen, cursor = [], None
     while True:

@@ -71,6 +71,8 @@ def _ranking_rows(snapshot_at: dt.datetime, run_id: str) -> pd.DataFrame:
                         "score": 1.0 - 0.1 * i,
                         "blocked": False,
                         "blocked_reason": None,
+                        "expected_value": 12.0 - 5.0 * i,  # 12, 7, 2, -3 USD per contract
+                        "flags": "negative_ev" if i == 3 else None,
                     }
                 )
     frame = pd.DataFrame(rows)

@@ -44,7 +44,10 @@ def test_run_prints_top_puts_and_calls(capsys: pytest.CaptureFixture[str]) -> No
     )
     out = capsys.readouterr().out
     assert "Top Cash-secured puts" in out and "Top Covered calls" in out
-    assert "Ann. return" in out and "wheel_pipeline run 20261124T210000Z" in out
+    assert "wheel_pipeline run 20261124T210000Z" in out
+    # Net figures beside the gross ones.
+    for header in ("Gross ann.", "Net ann.", "EV $", "Fill", "Fcst vol", "P(assign)"):
+        assert header in out
 
 
 def test_python_dash_m_wheelflow_shows_help() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from wheelflow.market_time import close_time_utc
-from wheelflow.strategy.config import ScreeningConfig
+from wheelflow.market_time import close_time_utc, years_to_expiry
+from wheelflow.strategy.config import ScreeningConfig, parse_strategy_config
 from wheelflow.strategy.screening import (
     annualized_return,
     period_return,
@@ -16,6 +17,8 @@ from wheelflow.strategy.screening import (
     rank_candidates,
     spread_pct,
 )
+from wheelflow.strategy.valuation import MarketContext
+from wheelflow.volatility import VolatilityForecast
 
 SNAPSHOT = close_time_utc(dt.date(2026, 11, 2))  # Monday close
 EXPIRY_30D = pd.Timestamp("2026-12-02")
@@ -92,7 +95,9 @@ def test_bid_premium_basis_uses_the_bid() -> None:
     assert ranked.iloc[0]["period_return"] == pytest.approx(0.50 / 19.50)
 
 
-def test_covered_call_uses_stock_price_as_capital_and_respects_cost_basis() -> None:
+def test_covered_call_return_breakeven_and_strike_floor_use_the_cost_basis() -> None:
+    # Stock at 21.00 bought (premium-adjusted) at 21.50: the capital is the basis, the shares
+    # pledged are worth 2,100, the 20 call would lock in a loss and is not offered.
     chain = pd.DataFrame(
         [
             _contract("F261202C00022000", "F", "C", 22.0, 0.30, 0.34, 0.28),
@@ -102,9 +107,15 @@ def test_covered_call_uses_stock_price_as_capital_and_respects_cost_basis() -> N
     ranked = rank_candidates(chain, "cc", ScreeningConfig(), SNAPSHOT, cost_basis={"F": 21.5})
     assert list(ranked["occ_symbol"]) == ["F261202C00022000"]
     row = ranked.iloc[0]
-    assert row["period_return"] == pytest.approx(0.32 / (21.0 - 0.32))
+    assert row["period_return"] == pytest.approx(0.32 / (21.5 - 0.32))
     assert row["collateral"] == pytest.approx(2100.0)
-    assert row["breakeven"] == pytest.approx(21.0 - 0.32)
+    assert row["breakeven"] == pytest.approx(21.5 - 0.32)
+    # Net: fill 0.31 (mid 0.32 less a quarter of the 0.02 half-spread, down to the cent).
+    assert row["fill_price"] == pytest.approx(0.31)
+    c = row["fill_price"] - row["fees"] / 100
+    assert row["net_annualized_return"] == pytest.approx(
+        c / (21.5 - c) * 365 / row["days_to_expiry"]
+    )
 
 
 def test_covered_calls_need_stock_held() -> None:
@@ -147,3 +158,58 @@ def test_ranks_are_unique_best_score_first_and_capped_per_underlying() -> None:
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
     assert ranked["score"].is_monotonic_decreasing
     assert (ranked["underlying"] == "F").sum() == 2
+
+
+def _two_puts() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            _contract("F261202P00020000", "F", "P", 20.0, 0.30, 0.34, -0.28),
+            _contract("SNAP261202P00020000", "SNAP", "P", 20.0, 0.40, 0.44, -0.30),
+        ]
+    )
+
+
+def _forecast(vol: float) -> VolatilityForecast:
+    daily = np.full(2, vol**2 / 252)
+    return VolatilityForecast(("F", "SNAP"), daily, daily, np.full(2, 0.97), ("blend", "blend"))
+
+
+def test_candidates_are_ranked_by_expected_value_with_the_gross_score_beside() -> None:
+    context = MarketContext(forecast=_forecast(0.20))  # below the 30 % implied: an edge
+    ranked = rank_candidates(_two_puts(), "csp", ScreeningConfig(), SNAPSHOT, context=context)
+    assert ranked["expected_value"].is_monotonic_decreasing
+    assert (ranked["expected_value"] > 0).all()
+    assert ranked["flags"].isna().all()
+    assert {"score", "annualized_return", "gross_expected_value"} <= set(ranked.columns)
+
+
+def test_an_earnings_date_in_the_contracts_life_excludes_it_when_configured() -> None:
+    earnings = pd.DataFrame(
+        {"symbol": ["SNAP"], "earnings_date": pd.to_datetime(["2026-11-20"]), "parse_error": None}
+    )
+    context = MarketContext(forecast=_forecast(0.20), earnings=earnings)
+    config = parse_strategy_config({"expected_value": {"earnings": "exclude"}})
+    ranked = rank_candidates(
+        _two_puts(), "csp", config.screening, SNAPSHOT, strategy_config=config, context=context
+    )
+    assert ranked["underlying"].tolist() == ["F"]
+    flagged = rank_candidates(_two_puts(), "csp", ScreeningConfig(), SNAPSHOT, context=context)
+    snap = flagged[flagged["underlying"] == "SNAP"].iloc[0]
+    assert snap["spans_earnings"] and "earnings" in snap["flags"]
+
+
+def test_a_dividend_before_expiry_lowers_the_spot_of_the_probability_otm() -> None:
+    dividends = pd.DataFrame(
+        {"symbol": ["F"], "ex_date": pd.to_datetime(["2026-11-10"]), "amount": [0.50]}
+    )
+    plain = rank_candidates(_two_puts(), "csp", ScreeningConfig(), SNAPSHOT)
+    paying = rank_candidates(
+        _two_puts(), "csp", ScreeningConfig(), SNAPSHOT, context=MarketContext(dividends=dividends)
+    )
+    f_plain = plain[plain["underlying"] == "F"].iloc[0]
+    f_paying = paying[paying["underlying"] == "F"].iloc[0]
+    assert f_paying["dividend_pv"] == pytest.approx(0.50)  # r = 0 here: the PV is the amount
+    t = years_to_expiry(SNAPSHOT, pd.Series([EXPIRY_30D]))[0]
+    expected = probability_otm(21.0 - 0.50, 20.0, t, 0.30, False)
+    assert f_paying["probability_otm"] == pytest.approx(expected)
+    assert f_paying["probability_otm"] < f_plain["probability_otm"]

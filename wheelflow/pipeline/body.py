@@ -206,7 +206,8 @@ def rank_stage(
     if chains.empty:
         return empty_rankings(), []
     try:
-        return steps.rank(ctx, chains, ingest.cc_cost_basis, ingest.csp_symbols), []
+        ranked = steps.rank(ctx, chains, ingest.cc_cost_basis, ingest.csp_symbols, ingest.market)
+        return ranked, []
     except DataQualityError as exc:
         return empty_rankings(), [str(exc)]
 

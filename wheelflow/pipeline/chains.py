@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,9 +21,11 @@ from wheelflow.providers.base import (
     chunked,
     conform,
     has_capability,
-    upcoming_dividends,
+    optional_feed,
 )
 from wheelflow.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def batches(symbols: Sequence[str], size: int) -> list[list[str]]:
@@ -36,7 +39,10 @@ def fetch_chain_batch(provider: MarketDataProvider, symbols: Sequence[str]) -> C
     price them)."""
     fetch = provider.option_chains(list(symbols))
     if has_capability(provider, "dividends"):
-        fetch.dividends = upcoming_dividends(provider, symbols)
+        dividends, error = optional_feed(provider, "dividends", symbols)
+        if error:
+            logger.warning("dividend feed unavailable, pricing without it: %s", error)
+        fetch.dividends = dividends
     return fetch
 
 

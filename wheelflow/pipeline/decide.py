@@ -18,6 +18,7 @@ from wheelflow.db import execute, transaction, upsert_frame
 from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
 from wheelflow.pipeline.run import RunContext
 from wheelflow.strategy.screening import rank_candidates
+from wheelflow.strategy.valuation import MarketContext
 
 if TYPE_CHECKING:
     from wheelflow.risk.service import RiskAssessment
@@ -28,8 +29,10 @@ def rank_opportunities(
     chains: pd.DataFrame,
     cc_cost_basis: dict[str, float],
     csp_symbols: Sequence[str] | None = None,
+    market: MarketContext | None = None,
 ) -> pd.DataFrame:
-    """CSP over the eligible underlyings, CC over the long-stock ones; rankings gate applied."""
+    """CSP over the eligible underlyings, CC over the long-stock ones, valued with ``market``
+    (forecasts, dividends, earnings); rankings gate applied."""
     from validations.suites import rankings_suite
 
     puts_universe = (
@@ -41,6 +44,8 @@ def rank_opportunities(
         ctx.config.screening,
         ctx.snapshot_at,
         risk_free_rate=ctx.settings.risk_free_rate,
+        strategy_config=ctx.config,
+        context=market,
     )
     cc = rank_candidates(
         chains,
@@ -49,6 +54,8 @@ def rank_opportunities(
         ctx.snapshot_at,
         risk_free_rate=ctx.settings.risk_free_rate,
         cost_basis=cc_cost_basis,
+        strategy_config=ctx.config,
+        context=market,
     )
     ranked = (
         pd.concat([f for f in (csp, cc) if len(f)], ignore_index=True)

@@ -40,14 +40,20 @@ def record_gate(conn: Any, ctx: RunContext, stage: str, batch: str, gate: Any) -
             ]
         ),
     )
-    if len(gate.quarantined):
-        q = gate.quarantined.copy()
-        q["row_key"] = q["row_key"].astype(str).str.slice(0, 128)
-        q["snapshot_at"] = ctx.snapshot_at
-        q["stage"] = stage
-        q["run_id"] = ctx.run_id
-        q["created_at"] = now
-        upsert_frame(conn, "quarantined_rows", q)
+    quarantine(conn, ctx, stage, gate.quarantined, now)
+
+
+def quarantine(conn: Any, ctx: RunContext, stage: str, rows: pd.DataFrame, now: Any = None) -> None:
+    """Store ``rows`` (row_key, reasons, payload) in ``quarantined_rows`` for ``stage``."""
+    if not len(rows):
+        return
+    q = rows.copy()
+    q["row_key"] = q["row_key"].astype(str).str.slice(0, 128)
+    q["snapshot_at"] = ctx.snapshot_at
+    q["stage"] = stage
+    q["run_id"] = ctx.run_id
+    q["created_at"] = now or utcnow()
+    upsert_frame(conn, "quarantined_rows", q)
 
 
 def fail_stage(ctx: RunContext, stage: str, batch: str, gate: Any) -> DataQualityError:

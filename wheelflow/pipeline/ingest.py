@@ -10,7 +10,8 @@ from sqlalchemy import Engine, text
 
 from models.tables import utcnow
 from wheelflow.db import read_frame, transaction, upsert_frame
-from wheelflow.pipeline.gates import fail_stage, record_gate, run_stage_gate
+from wheelflow.pipeline.context import history_start, load_market_context
+from wheelflow.pipeline.gates import fail_stage, quarantine, record_gate, run_stage_gate
 from wheelflow.pipeline.run import (
     DEMO_ACCOUNT,
     MAX_BAD_FRACTION,
@@ -115,23 +116,34 @@ def ingest_underlyings(
         & (good["last"] <= screening.max_underlying_price)
     ]
     day = pd.Timestamp(ctx.snapshot_at).date()
-    bars = provider.price_history(list(good["symbol"]), day - dt.timedelta(days=45), day)
+    # A year and more of daily bars feeds the volatility forecast; the last 45 days are stored.
+    history = provider.price_history(
+        list(good["symbol"]), history_start(day, ctx.config.expected_value), day
+    )
+    recent = history[history["bar_date"] >= pd.Timestamp(day - dt.timedelta(days=45))]
     with transaction(ctx.engine) as conn:
         upsert_frame(
             conn,
             "underlying_quotes",
             good.assign(snapshot_at=ctx.snapshot_at, provider=ctx.provider_name),
         )
-        upsert_frame(conn, "price_bars", bars.assign(provider=ctx.provider_name))
+        upsert_frame(conn, "price_bars", recent.assign(provider=ctx.provider_name))
         record_gate(conn, ctx, "quotes", "all", gate)
     if ctx.settings.seed_demo_positions:
         seed_demo_positions(ctx.engine, good, ctx.snapshot_at)
     cost_basis = covered_call_cost_basis(open_positions(ctx.engine), good["symbol"])
+    csp_symbols = sorted(in_window["symbol"].astype(str))
+    chain_symbols = sorted(set(csp_symbols) | set(cost_basis))
+    loaded = load_market_context(provider, chain_symbols, day, ctx.config.expected_value, history)
+    if len(loaded.unreadable):
+        with transaction(ctx.engine) as conn:
+            quarantine(conn, ctx, "events", loaded.unreadable)
     return IngestResult(
         quotes=good,
-        csp_symbols=sorted(in_window["symbol"].astype(str)),
+        csp_symbols=csp_symbols,
         cc_cost_basis=cost_basis,
-        quarantined=len(gate.quarantined),
+        quarantined=len(gate.quarantined) + len(loaded.unreadable),
+        market=loaded.context,
     )
 
 

@@ -16,6 +16,7 @@ from wheelflow.db import execute, transaction, upsert_frame
 from wheelflow.errors import WheelflowError
 from wheelflow.settings import Settings
 from wheelflow.strategy.config import StrategyConfig
+from wheelflow.strategy.valuation import MarketContext
 
 FLOW_NAME = "wheel_pipeline"
 DEMO_ACCOUNT = "demo"
@@ -50,6 +51,8 @@ class IngestResult:
     csp_symbols: list[str]  # priced inside the window: eligible for cash-secured puts
     cc_cost_basis: dict[str, float]  # long stock held (>= 100 shares): eligible for covered calls
     quarantined: int = 0
+    # Volatility forecasts and event feeds of the chain symbols (what rankings value with).
+    market: MarketContext = field(default_factory=MarketContext)
 
     @property
     def chain_symbols(self) -> list[str]:

@@ -17,6 +17,7 @@ from wheelflow.pipeline import chains as chain_stage
 from wheelflow.pipeline import decide, ingest
 from wheelflow.pipeline.run import IngestResult, RunContext
 from wheelflow.providers.base import ChainFetch, MarketDataProvider
+from wheelflow.strategy.valuation import MarketContext
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -49,7 +50,10 @@ class PipelineSteps:
     validate_chains: Callable[[RunContext, ChainFetch, str], pd.DataFrame]
     compute_greeks: Callable[[RunContext, pd.DataFrame, str, pd.DataFrame | None], pd.DataFrame]
     store_greeks: Callable[[RunContext, pd.DataFrame, str], pd.DataFrame]
-    rank: Callable[[RunContext, pd.DataFrame, dict[str, float], Sequence[str] | None], pd.DataFrame]
+    rank: Callable[
+        [RunContext, pd.DataFrame, dict[str, float], Sequence[str] | None, MarketContext | None],
+        pd.DataFrame,
+    ]
     check_risk: Callable[
         [RunContext, pd.DataFrame, pd.DataFrame | None], tuple[pd.DataFrame, pd.DataFrame]
     ]

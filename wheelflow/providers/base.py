@@ -192,6 +192,21 @@ def upcoming_earnings(provider: object, symbols: Sequence[str]) -> pd.DataFrame:
     return _event_feed(provider, "earnings", symbols, EARNINGS_COLUMNS)
 
 
+def optional_feed(
+    provider: object, name: str, symbols: Sequence[str]
+) -> tuple[pd.DataFrame, str | None]:
+    """An optional event feed ("dividends", "earnings") and the provider error, if it failed.
+
+    Optional data never fails a run: a 404 (a sandbox without the endpoint), a 5xx after the
+    HTTP retries or an unreadable answer leaves an empty frame and the error text.
+    """
+    columns = DIVIDEND_COLUMNS if name == "dividends" else EARNINGS_COLUMNS
+    try:
+        return _event_feed(provider, name, symbols, columns), None
+    except ProviderError as exc:
+        return empty_frame(columns), str(exc)
+
+
 def has_capability(provider: object, name: str) -> bool:
     """Whether ``provider`` offers the optional feed ``name`` ("dividends", "earnings")."""
     return callable(getattr(provider, name, None))

@@ -1,18 +1,22 @@
 """Screening and ranking of cash-secured puts (csp) and covered calls (cc), over whole chains.
 
-Formulas (per share; ``premium`` is the mid or the bid, as configured):
+Gross formulas (per share; ``premium`` is the mid or the bid, as configured):
 
 - CSP: capital at risk = strike - premium; breakeven = strike - premium; collateral = strike x 100;
   probability OTM = P(S_T > K) = N(d2) under the risk-neutral measure.
-- CC:  capital at risk = underlying price - premium (the stock's value net of the credit);
-  breakeven = underlying price - premium; collateral = the 100 shares at the underlying price;
-  probability OTM = P(S_T < K) = N(-d2).
+- CC:  capital at risk = cost basis - premium (the lot's premium-adjusted basis, what the shares
+  really cost); breakeven = cost basis - premium; collateral = the 100 shares at the underlying
+  price; probability OTM = P(S_T < K) = N(-d2).
 - period return = premium / capital at risk (the "static return" screeners such as Barchart
   print); annualized return = period return x 365 / days to expiry (simple, not compounded).
-- score = annualized return x probability_otm ** pop_weight / (1 + spread_pct) ** spread_weight.
+- score = annualized return x probability_otm ** pop_weight / (1 + spread_pct) ** spread_weight
+  (today's gross score, kept for comparison).
 
-d2 = (ln(S/K) + (r - q - sigma^2/2) t) / (sigma sqrt t)  (Hull, Options, Futures and Other
-Derivatives, ch. 15).
+d2 = (ln(S'/K) + (r - sigma^2/2) t) / (sigma sqrt t) with S' = S - PV(dividends before expiry)
+(the escrowed-dividend model; Hull, Options, Futures and Other Derivatives, ch. 15).
+
+Candidates are ranked by ``expected_value`` (net of the real fill and fees, under the forecast
+volatility; ``strategy.valuation``), best first, at most ``top_n_per_underlying`` per symbol.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import pandas as pd
 from scipy.special import ndtr
 
 from wheelflow.market_time import days_to_expiry, years_to_expiry
-from wheelflow.strategy.config import ScreeningConfig
+from wheelflow.strategy.config import ScreeningConfig, StrategyConfig
+from wheelflow.strategy.valuation import VALUE_COLUMNS, MarketContext, excluded, value_candidates
 
 Strategy = Literal["csp", "cc"]
 
@@ -56,6 +61,7 @@ RANKING_COLUMNS: tuple[str, ...] = (
     "score",
     "blocked",
     "blocked_reason",
+    *VALUE_COLUMNS,
 )
 
 
@@ -109,17 +115,22 @@ def rank_candidates(
     *,
     risk_free_rate: float = 0.0,
     cost_basis: Mapping[str, float] | None = None,
+    strategy_config: StrategyConfig | None = None,
+    context: MarketContext | None = None,
 ) -> pd.DataFrame:
     """Screen one strategy's contracts of ``chain`` and return them ranked (RANKING_COLUMNS).
 
     ``chain`` has the option_snapshots columns (with iv and delta). For covered calls only the
-    underlyings in ``cost_basis`` (per-share cost basis of long stock) are considered, and with
-    ``config.cc_min_strike_vs_cost_basis`` only strikes at or above it.
+    underlyings in ``cost_basis`` (per-share, premium-adjusted cost basis of the long stock) are
+    considered, and with ``config.cc_min_strike_vs_cost_basis`` only strikes at or above it.
+    ``strategy_config`` supplies fills, fees and event rules (defaults around ``config``);
+    ``context`` the volatility forecasts and event feeds (none: contracts valued at their IV).
     """
+    full = strategy_config or StrategyConfig(screening=config)
     right = "P" if strategy == "csp" else "C"
     c = chain[(chain["right"] == right) & chain["iv"].notna() & chain["delta"].notna()]
+    basis = dict(cost_basis or {})
     if strategy == "cc":
-        basis = dict(cost_basis or {})
         c = c[c["underlying"].isin(list(basis))]
         if config.cc_min_strike_vs_cost_basis and len(c):
             c = c[c["strike"].to_numpy() >= c["underlying"].map(basis).to_numpy(dtype=float)]
@@ -128,18 +139,9 @@ def rank_candidates(
 
     bid = c["bid"].to_numpy(dtype=float)
     ask = c["ask"].to_numpy(dtype=float)
-    spot = c["underlying_price"].to_numpy(dtype=float)
-    strike = c["strike"].to_numpy(dtype=float)
     premium = mid_price(bid, ask) if config.premium_basis == "mid" else bid
     days = days_to_expiry(snapshot_at, c["expiration"])
-    t = years_to_expiry(snapshot_at, c["expiration"])
-    is_call = np.full(len(c), strategy == "cc")
-    capital_price = strike if strategy == "csp" else spot
-    period = period_return(premium, capital_price)
-    annual = annualized_return(period, days)
-    pop = probability_otm(spot, strike, t, c["iv"].to_numpy(dtype=float), is_call, risk_free_rate)
     spread = spread_pct(bid, ask)
-    score = annual * pop**config.pop_weight / (1.0 + spread) ** config.spread_weight
     abs_delta = np.abs(c["delta"].to_numpy(dtype=float))
     dmin, dmax = (
         (config.csp_delta_min, config.csp_delta_max)
@@ -148,7 +150,7 @@ def rank_candidates(
     )
     oi = c["open_interest"].fillna(0).to_numpy(dtype=float)
     vol = c["volume"].fillna(0).to_numpy(dtype=float)
-    keep = (
+    eligible = (
         (days >= config.min_days_to_expiry)
         & (days <= config.max_days_to_expiry)
         & (abs_delta >= dmin)
@@ -157,8 +159,39 @@ def rank_candidates(
         & (vol >= config.min_volume)
         & (spread <= config.max_spread_pct)
         & (premium >= config.min_premium)
-        & (annual >= config.min_annualized_return)
+    )
+    c, premium, days, spread = c[eligible], premium[eligible], days[eligible], spread[eligible]
+    if c.empty:
+        return pd.DataFrame(columns=list(RANKING_COLUMNS))
+
+    spot = c["underlying_price"].to_numpy(dtype=float)
+    strike = c["strike"].to_numpy(dtype=float)
+    t = years_to_expiry(snapshot_at, c["expiration"])
+    capital_price = (
+        strike if strategy == "csp" else c["underlying"].map(basis).to_numpy(dtype=float)
+    )
+    period = period_return(premium, capital_price)
+    annual = annualized_return(period, days)
+    values = value_candidates(
+        c,
+        strategy_config=full,
+        context=context or MarketContext(),
+        snapshot_at=snapshot_at,
+        days=days,
+        years=t,
+        risk_free_rate=risk_free_rate,
+        capital_price=capital_price,
+    )
+    is_call = np.full(len(c), strategy == "cc")
+    adjusted_spot = spot - values["dividend_pv"].to_numpy(dtype=float)
+    iv = c["iv"].to_numpy(dtype=float)
+    pop = probability_otm(adjusted_spot, strike, t, iv, is_call, risk_free_rate)
+    score = annual * pop**config.pop_weight / (1.0 + spread) ** config.spread_weight
+    keep = (
+        (annual >= config.min_annualized_return)
         & np.isfinite(score)
+        & np.isfinite(values["expected_value"].to_numpy(dtype=float))
+        & ~excluded(values, full)
     )
     out = pd.DataFrame(
         {
@@ -169,25 +202,28 @@ def rank_candidates(
             "strike": strike,
             "right": right,
             "underlying_price": spot,
-            "bid": bid,
-            "ask": ask,
+            "bid": c["bid"].to_numpy(dtype=float),
+            "ask": c["ask"].to_numpy(dtype=float),
             "premium": premium,
             "days_to_expiry": days,
             "period_return": period,
             "annualized_return": annual,
             "probability_otm": pop,
             "delta": c["delta"].to_numpy(dtype=float),
-            "iv": c["iv"].to_numpy(dtype=float),
+            "iv": iv,
             "breakeven": capital_price - premium,
-            "collateral": capital_price * 100.0,
+            "collateral": (strike if strategy == "csp" else spot) * 100.0,
             "spread_pct": spread,
             "open_interest": c["open_interest"].to_numpy(),
             "volume": c["volume"].to_numpy(),
             "score": score,
+            **{col: values[col].to_numpy() for col in VALUE_COLUMNS},
         }
     )[keep]
-    # Best few per underlying, then a global order; ties broken by contract for determinism.
-    out = out.sort_values(["score", "occ_symbol"], ascending=[False, True], kind="mergesort")
+    # Best few per underlying by expected value, then a global order; ties broken by contract.
+    out = out.sort_values(
+        ["expected_value", "occ_symbol"], ascending=[False, True], kind="mergesort"
+    )
     out = out.groupby("underlying", sort=False).head(config.top_n_per_underlying)
     out = out.head(config.max_rankings).reset_index(drop=True)
     out.insert(1, "rank", np.arange(1, len(out) + 1))

@@ -866,13 +866,26 @@ export interface components {
             collateral: number;
             days_to_expiry: number;
             delta: number;
+            dividend_pv?: number | null;
+            /** @default false */
+            early_assignment_risk: boolean;
+            expected_loss_given_assignment?: number | null;
+            expected_value?: number | null;
+            expected_value_per_day?: number | null;
             /** Format: date */
             expiration: string;
+            fees?: number | null;
+            fill_price?: number | null;
+            flags?: string | null;
+            forecast_vol?: number | null;
+            gross_expected_value?: number | null;
             iv: number;
+            net_annualized_return?: number | null;
             occ_symbol: string;
             open_interest?: number | null;
             period_return: number;
             premium: number;
+            probability_assignment?: number | null;
             probability_otm: number;
             rank: number;
             right: string;
@@ -880,6 +893,10 @@ export interface components {
             score: number;
             /** Format: date-time */
             snapshot_at: string;
+            /** @default false */
+            spans_earnings: boolean;
+            /** @default false */
+            spans_ex_dividend: boolean;
             spread_pct: number;
             strategy: string;
             strike: number;
@@ -1943,6 +1960,8 @@ export interface operations {
                 strategy?: "csp" | "cc" | null;
                 symbol?: string | null;
                 min_return?: number | null;
+                min_ev?: number | null;
+                unflagged?: boolean;
                 max_delta?: number | null;
                 min_dte?: number | null;
                 max_dte?: number | null;
