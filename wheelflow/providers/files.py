@@ -174,14 +174,17 @@ class FileChains:
         self.snapshots = sorted(everything["snapshot_at"].dropna().unique())
         self._everything = everything
         self._chain, self._snapshot = self._select(everything, snapshot)
+        # A recording holds what each fetch returned, so the same bar, dividend or earnings date
+        # can be there several times: one row per symbol and date (the latest recorded).
         self._side = {
-            kind: pd.concat(frames, ignore_index=True)
+            kind: pd.concat(frames, ignore_index=True).drop_duplicates(
+                list(_SIDE_TABLES[kind][1][:2]), keep="last"
+            )
             if frames
             else empty_frame(_SIDE_TABLES[kind][1])
             for kind, frames in side.items()
         }
-        # A recording holds the bars each run fetched: one row per symbol and day (the latest).
-        self._bars = self._side["bars"].drop_duplicates(["symbol", "bar_date"], keep="last")
+        self._bars = self._side["bars"]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileChains:
